@@ -1,0 +1,21 @@
+/**
+ * The one way tests find `../shared/` (fixtures, docs, tools). It exists in CI and on developers' machines,
+ * not in a user's clone: tests that need it use `describeShared`, which skips with a visible reason.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe } from 'vitest';
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const sharedDir = process.env.CRYSTALMATH_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
+export const hasShared = existsSync(join(sharedDir, 'fixtures'));
+
+/** Absolute path of a file under ../shared/fixtures. */
+export const fixture = (...parts: string[]): string => join(sharedDir, 'fixtures', ...parts);
+
+/** `describe` that runs only when ../shared is present, and otherwise skips with the reason in its title. */
+export function describeShared(name: string, fn: () => void): void {
+  if (hasShared) describe(name, fn);
+  else describe.skip(`${name} [skipped: ${sharedDir} is absent; it exists in CI and developer checkouts only]`, fn);
+}
