@@ -46,7 +46,7 @@ export function latticeFromParameters(a: number, b: number, c: number, alphaDeg:
 }
 
 export function fracToCart(lattice: Mat3, f: Vec3): Vec3 {
-  return [0, 1, 2].map((j) => f[0] * lattice[0][j] + f[1] * lattice[1][j] + f[2] * lattice[2][j]) as Vec3;
+  return [0, 1, 2].map((j) => f[0] * lattice[0][j]! + f[1] * lattice[1][j]! + f[2] * lattice[2][j]!) as Vec3;
 }
 
 /** Inverse of a 3x3 matrix (throws on a singular one). */
@@ -65,7 +65,7 @@ export function inverse3(m: Mat3): Mat3 {
 
 export function cartToFrac(lattice: Mat3, x: Vec3): Vec3 {
   const inv = inverse3(lattice);
-  return [0, 1, 2].map((j) => x[0] * inv[0][j] + x[1] * inv[1][j] + x[2] * inv[2][j]) as Vec3;
+  return [0, 1, 2].map((j) => x[0] * inv[0][j]! + x[1] * inv[1][j]! + x[2] * inv[2][j]!) as Vec3;
 }
 
 /** Wrap a fractional coordinate into [0, 1), snapping values within tol of 1 to 0. */

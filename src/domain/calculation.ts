@@ -1,0 +1,69 @@
+/**
+ * The `calculation` workflow's contract: what it is given, what it returns. Pure and zod-validated, shared by
+ * the client (validation before start), the workflow (validation again: inputs can also come from the
+ * Temporal CLI) and the activities.
+ */
+import { z } from 'zod';
+import type { ArtifactRef, RemoteFolder } from './artifacts.ts';
+import { ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
+import { StructureSchema } from './structure/schema.ts';
+import { PwKpointsSchema, PwParametersSchema } from './codes/qe/inputs.ts';
+import { PROTOCOL_NAMES } from './codes/qe/protocols.ts';
+import type { PwResult } from './codes/qe/parse.ts';
+
+export { PROTOCOL_NAMES };
+export const PW_CALCULATIONS = ['scf', 'nscf', 'bands', 'relax', 'vc-relax'] as const;
+
+export const CalculationInputSchema = z.object({
+  code: z.literal('qe-pw'),
+  structure: StructureSchema,
+  calculation: z.enum(PW_CALCULATIONS),
+  protocol: z.enum(PROTOCOL_NAMES).default('moderate'),
+  /** k-points; default: the protocol's k-point distance. */
+  kpoints: PwKpointsSchema.optional(),
+  /** Smearing or fixed occupations; `auto` guesses from the elements (metal only if all are metals). */
+  electronicType: z.enum(['auto', 'insulator', 'metal']).default('auto'),
+  /** Namelist overrides, applied after the protocol. */
+  parameters: PwParametersSchema.optional(),
+  /** Name of a pseudopotential family under the worker's pseudo directory. */
+  pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
+  executor: ExecutorSpecSchema.default({ kind: 'local' }),
+  resources: ResourcesSchema.default({ walltimeSeconds: 3600, mpiRanks: 1 }),
+  /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
+  analysis: z.string().min(1).max(64).default('scf'),
+});
+export type CalculationInput = z.input<typeof CalculationInputSchema>;
+export type ValidCalculationInput = z.output<typeof CalculationInputSchema>;
+
+/** One run of the code inside a calculation workflow. */
+export interface AttemptRecord {
+  attempt: number;
+  job: JobOutcome;
+  exitCode: number;
+  exitName: string;
+  workDir: string;
+}
+
+export interface CalculationResult {
+  workflowId: string;
+  code: 'qe-pw';
+  calculation: ValidCalculationInput['calculation'];
+  protocol: ValidCalculationInput['protocol'];
+  formula: string;
+  /** True when the code's parsed exit code counts as success. */
+  ok: boolean;
+  exitCode: number;
+  exitName: string;
+  exitMessage: string;
+  outputs: PwResult;
+  /** The k-mesh and cutoffs that were actually used. */
+  inputSummary: { kMesh: [number, number, number]; kOffset: [number, number, number]; ecutwfc: number; ecutrho: number };
+  attempts: AttemptRecord[];
+  artifacts: ArtifactRef[];
+  remoteFolder: RemoteFolder;
+}
+
+/** zod's issues as one line per field: `structure.sites.0.species: must be an element symbol`. */
+export function describeZodError(error: z.ZodError, prefix = ''): string {
+  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(input)'}: ${i.message}`).join('; ');
+}

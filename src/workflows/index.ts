@@ -1,0 +1,2 @@
+/** Every workflow a CrystalMath worker registers (the bundle's entry point). */
+export { calculation, calculationProgressQuery } from './calculation.ts';

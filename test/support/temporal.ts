@@ -1,0 +1,44 @@
+/** Helpers for tests that run workflows on the suite's real Temporal dev server. */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { inject } from 'vitest';
+import type { Settings } from '../../src/settings.ts';
+import { WORKFLOWS_PATH } from '../../src/worker.ts';
+
+// Workers log state changes at INFO; tests only want warnings and errors.
+try {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+} catch {
+  /* already installed in this process */
+}
+
+export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress'), namespace: 'default' });
+}
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** The workflow bundle, built once per test file (bundling takes a few seconds). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: console.error, log: noop };
+
+/** Settings for one test: its own data directories and task queue, on the suite's server. */
+export function testSettings(name: string, address = inject('temporalAddress')): Settings {
+  const dataDir = mkdtempSync(join(tmpdir(), `crystalmath-${name}-`));
+  return {
+    dataDir,
+    temporalAddress: address,
+    namespace: 'default',
+    taskQueue: `test-${name}-${Math.random().toString(36).slice(2, 8)}`,
+    pseudoRoot: join(dataDir, 'pseudos'),
+    workRoot: join(dataDir, 'work'),
+    artifactRoot: join(dataDir, 'artifacts'),
+  };
+}

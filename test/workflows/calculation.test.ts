@@ -1,0 +1,132 @@
+/**
+ * The calculation workflow on the real stack: the suite's Temporal dev server, a worker with the real
+ * activities, the local executor and Debian's pw.x on bulk Si.
+ */
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { calculationResult, startCalculation, CalculationFailedError } from '../../src/client.ts';
+import type { CalculationResult } from '../../src/domain/calculation.ts';
+import { builtinStructure } from '../../src/domain/structure/index.ts';
+import { createActivities } from '../../src/activities/index.ts';
+import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const HISTORY_DIR = join(here, 'histories');
+
+/** Saves a history for test/workflows/replay.test.ts when asked to (CRYSTALMATH_RECORD_HISTORIES=1). */
+function record(name: string, history: Parameters<typeof historyToJSON>[0]): void {
+  if (process.env.CRYSTALMATH_RECORD_HISTORIES !== '1') return;
+  mkdirSync(HISTORY_DIR, { recursive: true });
+  writeFileSync(join(HISTORY_DIR, name), historyToJSON(history));
+}
+
+describe('calculation workflow: Si scf with real pw.x', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  const settings = testSettings('calc');
+
+  beforeAll(async () => {
+    env = await connectTestEnv();
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      namespace: settings.namespace,
+      taskQueue: settings.taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(settings),
+    });
+    running = worker.run();
+  });
+
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  let result: CalculationResult;
+  let workflowId: string;
+
+  it('computes Si and returns what pw.x printed in that run', async () => {
+    const handle = await startCalculation(
+      env.client,
+      { code: 'qe-pw', structure: builtinStructure('Si')!, calculation: 'scf', protocol: 'fast', analysis: 'scf' },
+      { taskQueue: settings.taskQueue },
+    );
+    workflowId = handle.workflowId;
+    result = await calculationResult(handle);
+
+    expect(result.ok).toBe(true);
+    expect(result.exitCode).toBe(0);
+    expect(result.formula).toBe('Si2');
+    // Independent of the parser: the last "!    total energy" line of this run's own output file.
+    const pwOut = readFileSync(join(result.remoteFolder.path, 'pw.out'), 'utf8');
+    const printed = [...pwOut.matchAll(/^!\s+total energy\s+=\s+(-?\d+\.\d+) Ry/gm)].map((m) => Number(m[1]));
+    expect(printed.length).toBeGreaterThan(0);
+    expect(result.outputs.totalEnergyRy).toBe(printed.at(-1));
+    const homo = Number(/highest occupied, lowest unoccupied level \(ev\):\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)/.exec(pwOut)?.[1] ?? /highest occupied level \(ev\):\s+(-?\d+\.\d+)/.exec(pwOut)?.[1]);
+    expect(result.outputs.highestOccupiedEv).toBe(homo);
+    // Si at the LDA level: about -15.8 Ry per 2-atom cell.
+    expect(result.outputs.totalEnergyRy).toBeGreaterThan(-16);
+    expect(result.outputs.totalEnergyRy).toBeLessThan(-15.7);
+    // Files stay out of history: only references travel, and they point at real stored copies.
+    const stored = result.artifacts.find((a) => a.key.endsWith('/pw.out'));
+    expect(stored).toBeDefined();
+    expect(readFileSync(fileURLToPath(stored!.uri), 'utf8')).toBe(pwOut);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.attempts[0]!.job.state).toBe('completed');
+  });
+
+  it('is found by a search-attribute query', async () => {
+    const query = `CrystalMathFormula='Si2' AND CrystalMathAnalysis='scf' AND CrystalMathCode='qe-pw' AND WorkflowId='${workflowId}'`;
+    let found: string[] = [];
+    // Visibility is eventually consistent: give it a few seconds.
+    for (let i = 0; i < 50 && found.length === 0; i++) {
+      found = [];
+      for await (const wf of env.client.workflow.list({ query })) found.push(wf.workflowId);
+      if (found.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(found).toEqual([workflowId]);
+    const description = await env.client.workflow.getHandle(workflowId).describe();
+    expect(description.memo).toMatchObject({ formula: 'Si2', calculation: 'scf', protocol: 'fast' });
+  });
+
+  it("replays its own recorded history (determinism)", async () => {
+    const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+    record('calculation-si-scf.json', history);
+  });
+
+  it('fails clearly and keeps the parsed result when pw.x does not converge', async () => {
+    const handle = await startCalculation(
+      env.client,
+      {
+        code: 'qe-pw',
+        structure: builtinStructure('Si')!,
+        calculation: 'scf',
+        protocol: 'fast',
+        parameters: { electrons: { electron_maxstep: 2 } },
+      },
+      { taskQueue: settings.taskQueue },
+    );
+    const error = await calculationResult(handle).catch((e) => e);
+    expect(error).toBeInstanceOf(CalculationFailedError);
+    const failed = (error as CalculationFailedError).result;
+    expect(failed.exitCode).toBe(410);
+    expect(failed.attempts[0]!.job).toMatchObject({ state: 'failed', exitStatus: 2 });
+    expect(failed.outputs.scfConverged).toBe(false);
+    const history = await handle.fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
+    record('calculation-si-scf-not-converged.json', history);
+  });
+
+  it('rejects invalid input before it reaches Temporal, naming the field', async () => {
+    const bad = { code: 'qe-pw', structure: { lattice: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], sites: [{ species: 'si', frac: [0, 0, 0] }] }, calculation: 'scf' };
+    await expect(startCalculation(env.client, bad as never, { taskQueue: settings.taskQueue })).rejects.toThrow(/structure\.sites\.0\.species: must be an element symbol/);
+  });
+});
