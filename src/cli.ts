@@ -15,12 +15,13 @@ import {
   resolveStructure,
   startCalculation,
 } from './client.ts';
-import { PROTOCOL_NAMES, describeZodError, type CalculationResult } from './domain/calculation.ts';
+import { PROTOCOL_NAMES, type CalculationResult } from './domain/calculation.ts';
 import { answers, pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
 import { stopProcessGroup } from './process.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
 import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, type Settings } from './settings.ts';
 import { createWorker } from './worker.ts';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 
 const EXIT = { ok: 0, calculationFailed: 1, badInput: 2, infrastructure: 3 } as const;
 
@@ -48,17 +49,17 @@ program
   .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
   .option('--walltime <seconds>', 'walltime limit of the calculation', '3600')
   .option('--json', 'print the result as JSON')
-  .option('--no-embedded-worker', 'never start a worker inside this command (fail if none is running)')
+  .option('--no-embedded-worker', 'do not run a worker inside this command (rely on `crystalmath worker` processes)')
   .action(async (flags) => {
     const parsed = RunFlagsSchema.safeParse(flags);
-    if (!parsed.success) throw new InputError(`invalid flags: ${describeZodError(parsed.error, '-')}`);
+    if (!parsed.success) throw new InputError(describeFlagErrors(parsed.error));
     const f = parsed.data;
     if (!ANALYSES[f.analysis]) throw new InputError(`--analysis ${f.analysis}: not supported yet (supported: ${supportedAnalyses().join(', ')})`);
     const structure = resolveStructure(f.structure);
     const settings = loadSettings();
     const uiUrl = await ensureServer(settings, !f.json);
     const client = await connectClient(settings);
-    const stopWorker = await ensureWorker(settings, client, f.embeddedWorker, !f.json);
+    const stopWorker = await embeddedWorker(settings, f.embeddedWorker);
     try {
       const handle = await startCalculation(client, {
         code: 'qe-pw',
@@ -150,6 +151,12 @@ program
     }
   });
 
+/** zod issues on CLI flags, named as the user typed them: `--protocol: Invalid option ...`. */
+function describeFlagErrors(error: z.ZodError): string {
+  const flag = (key: PropertyKey | undefined) => `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; ');
+}
+
 function supportedAnalyses(): string[] {
   return Object.entries(ANALYSES).filter(([, ok]) => ok).map(([k]) => k);
 }
@@ -184,16 +191,15 @@ async function ensureServer(settings: Settings, verbose: boolean): Promise<strin
   return s.uiUrl;
 }
 
-/** Runs a worker inside this process when none polls the task queue. Returns its stopper. */
-async function ensureWorker(settings: Settings, client: Awaited<ReturnType<typeof connectClient>>, allowEmbedded: boolean, verbose: boolean) {
-  const { pollers } = await client.workflowService.describeTaskQueue({
-    namespace: settings.namespace,
-    taskQueue: { name: settings.taskQueue },
-    taskQueueType: 1, // workflow task queue
-  });
-  if ((pollers?.length ?? 0) > 0) return async () => undefined;
-  if (!allowEmbedded) throw new InfrastructureError(`no worker polls task queue "${settings.taskQueue}": start one with "crystalmath worker"`);
-  if (verbose) console.log(`no worker on task queue "${settings.taskQueue}": running one inside this command`);
+/**
+ * Runs a worker inside this command for the duration of the run (unless --no-embedded-worker), so `run` works
+ * on a bare machine. It shares the task queue with any other worker, which is harmless: either may serve a
+ * task. (Asking the server whether a worker polls is no good guide: it lists pollers for minutes after they die.)
+ */
+async function embeddedWorker(settings: Settings, enabled: boolean): Promise<() => Promise<void>> {
+  if (!enabled) return async () => undefined;
+  // The embedded worker only speaks up for warnings: the command's own output is the result.
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const { worker, connection } = await createWorker({ settings });
   const running = worker.run();
   return async () => {
@@ -216,7 +222,7 @@ function printResult(r: CalculationResult, json?: boolean): void {
     `status:           ${r.ok ? 'ok' : 'FAILED'} (exit ${r.exitCode} ${r.exitName})`,
     `total energy:     ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`,
     o.fermiEnergyEv !== undefined ? `Fermi energy:     ${fmt(o.fermiEnergyEv, 4, 'eV')}` : `HOMO / LUMO:      ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`,
-    `band gap:         ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV`}`,
+    `band gap:         ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the true band edges)`}`,
     `k-mesh, cutoffs:  ${r.inputSummary.kMesh.join('x')}, ecutwfc ${r.inputSummary.ecutwfc} Ry, ecutrho ${r.inputSummary.ecutrho} Ry`,
     `SCF iterations:   ${o.scfIterations ?? 'n/a'}   wall time: ${o.wallTimeSeconds ?? 'n/a'} s`,
     `files:            ${r.remoteFolder.path}`,
@@ -225,6 +231,13 @@ function printResult(r: CalculationResult, json?: boolean): void {
 }
 
 class InfrastructureError extends Error {}
+
+const GAP_SOURCES: Record<string, string> = {
+  'stdout-homo-lumo': 'lowest unoccupied − highest occupied level on the k-points of this run',
+  'xml-homo-lumo': 'lowest unoccupied − highest occupied level on the k-points of this run',
+  'stdout-band-energies': 'from the band energies on the k-points of this run',
+  'xml-band-energies': 'from the band energies on the k-points of this run',
+};
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError) {

@@ -50,7 +50,7 @@ export function calculationActivities(deps: { workRoot: string; pseudoRoot: stri
     async prepareCalculation(req: PrepareRequest): Promise<PreparedCalculation> {
       const { input } = req;
       const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
-      const { family, dir: pseudoDir } = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
+      const { family, dir: pseudoDir, valenceElectrons } = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
       let pw;
       try {
         pw = buildPwInput({
@@ -63,6 +63,7 @@ export function calculationActivities(deps: { workRoot: string; pseudoRoot: stri
           prefix: PW_FILES.prefix,
           kpoints: input.kpoints,
           electronicType: input.electronicType,
+          valenceElectrons,
           overrides: input.parameters,
         });
       } catch (e) {

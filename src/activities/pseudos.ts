@@ -4,16 +4,18 @@
  * installed on first use, so a fresh machine needs no extra step.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ApplicationFailure } from '@temporalio/common';
-import { DEBIAN_QE_EXAMPLES_FAMILY, parsePseudoFamily, type PseudoFamily } from '../domain/codes/qe/pseudos.ts';
+import { DEBIAN_QE_EXAMPLES_FAMILY, parsePseudoFamily, upfValenceCharge, type PseudoFamily } from '../domain/codes/qe/pseudos.ts';
 
 export interface LoadedFamily {
   family: PseudoFamily;
   /** Directory holding the UPF files (becomes pw.x's pseudo_dir). */
   dir: string;
+  /** z_valence of each element's pseudopotential, where its header declares one. */
+  valenceElectrons: Record<string, number>;
 }
 
 export async function loadPseudoFamily(pseudoRoot: string, name: string): Promise<LoadedFamily> {
@@ -37,12 +39,27 @@ export async function loadPseudoFamily(pseudoRoot: string, name: string): Promis
   } catch (e) {
     throw ApplicationFailure.nonRetryable((e as Error).message, 'PseudoFamilyInvalid');
   }
+  const valenceElectrons: Record<string, number> = {};
   for (const [element, entry] of Object.entries(family.elements)) {
-    if (!existsSync(join(dir, entry.file))) {
+    const upf = join(dir, entry.file);
+    if (!existsSync(upf)) {
       throw ApplicationFailure.nonRetryable(`${file}: elements.${element}.file: ${entry.file} is not in ${dir}`, 'PseudoFamilyInvalid');
     }
+    const z = upfValenceCharge(await readHead(upf, 20_000));
+    if (z !== undefined) valenceElectrons[element] = z;
   }
-  return { family, dir };
+  return { family, dir, valenceElectrons };
+}
+
+/** The first bytes of a file: a UPF header sits well within them, the file may be megabytes. */
+async function readHead(path: string, bytes: number): Promise<string> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(bytes), 0, bytes, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 async function installDebianFamily(dir: string): Promise<void> {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { buildPwInput, fortranValue, parsePwInputNamelists, PwParametersSchema } from '../../../src/domain/codes/qe/inputs.ts';
+import { buildPwInput, fortranValue, insulatorBands, parsePwInputNamelists, PwParametersSchema } from '../../../src/domain/codes/qe/inputs.ts';
 import type { PwInputRequest } from '../../../src/domain/codes/qe/inputs.ts';
 import { PROTOCOLS } from '../../../src/domain/codes/qe/protocols.ts';
 import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.ts';
@@ -410,5 +410,19 @@ describe('pw.x accepts what we write', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('buildPwInput: empty bands for an insulator scf', () => {
+  it('adds max(4, 20 %) empty bands when the valence charges are known', () => {
+    // Si: 2 atoms × 4 electrons = 8 → 4 occupied bands + 4 empty.
+    expect(buildPwInput(request({ valenceElectrons: { Si: 4 } })).parameters.system!.nbnd).toBe(8);
+    expect(insulatorBands({ ...SI, sites: Array.from({ length: 20 }, () => ({ species: 'Si', frac: [0, 0, 0] })) }, { Si: 4 })).toBe(40 + 8);
+  });
+  it('leaves nbnd to pw.x for metals, other calculations, unknown charges, and a user nbnd', () => {
+    expect(buildPwInput(request({ structure: AL, valenceElectrons: { Al: 3 } })).parameters.system!.nbnd).toBeUndefined();
+    expect(buildPwInput(request({ calculation: 'relax', valenceElectrons: { Si: 4 } })).parameters.system!.nbnd).toBeUndefined();
+    expect(buildPwInput(request({ valenceElectrons: { Ga: 13 } })).parameters.system!.nbnd).toBeUndefined();
+    expect(buildPwInput(request({ valenceElectrons: { Si: 4 }, overrides: { system: { nbnd: 6 } } })).parameters.system!.nbnd).toBe(6);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DEBIAN_QE_EXAMPLES_FAMILY, parsePseudoFamily, selectPseudos } from '../../../src/domain/codes/qe/pseudos.ts';
+import { DEBIAN_QE_EXAMPLES_FAMILY, parsePseudoFamily, selectPseudos, upfValenceCharge } from '../../../src/domain/codes/qe/pseudos.ts';
 import type { PseudoFamily } from '../../../src/domain/codes/qe/pseudos.ts';
 import { atomicMass, isElement, METALLIC_ELEMENTS } from '../../../src/domain/elements.ts';
 import type { Mat3, Structure } from '../../../src/domain/structure/structure.ts';
@@ -152,4 +152,12 @@ describe('DEBIAN_QE_EXAMPLES_FAMILY', () => {
       }
     },
   );
+});
+
+describe('upfValenceCharge', () => {
+  it('reads UPF v2 and v1 headers', () => {
+    expect(upfValenceCharge('<PP_HEADER\n  z_valence="   13.00"\n  />')).toBe(13);
+    expect(upfValenceCharge('<PP_HEADER>\n   0                   Version Number\n    4.00000000000      Z valence\n')).toBe(4);
+    expect(upfValenceCharge('no header here')).toBeUndefined();
+  });
 });

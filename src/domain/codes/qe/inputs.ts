@@ -148,6 +148,8 @@ export interface PwInputRequest {
   electronicType?: ElectronicType;
   /** An explicit Monkhorst-Pack mesh (+ offset), or a spacing in Å⁻¹ (2π included); default: the protocol's spacing. */
   kpoints?: { mesh: KMesh; offset?: KOffset } | { distance: number };
+  /** Valence electrons per element (the pseudopotentials' z_valence). When known, an insulator's scf gets empty bands so the gap on the mesh is printed. */
+  valenceElectrons?: Record<string, number>;
   /** Merged last: win over protocol values. */
   overrides?: PwParameters;
 }
@@ -184,11 +186,29 @@ const PwInputRequestSchema = z.object({
   prefix: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'prefix may only contain letters, digits and _ . + -').optional(),
   electronicType: z.enum(['auto', 'insulator', 'metal']).optional(),
   kpoints: PwKpointsSchema.optional(),
+  valenceElectrons: z.record(z.string(), z.number().positive()).optional(),
   overrides: PwParametersSchema.optional(),
 });
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
   return issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(top level)'}: ${i.message}`).join('; ');
+}
+
+/**
+ * Bands for an insulator's scf: the occupied ones plus max(4, 20 %) empty ones, so pw.x prints the lowest
+ * unoccupied level and the gap on the scf mesh is known. pw.x's default (occupied only) gives no gap.
+ * Undefined when a valence charge is unknown (pw.x then chooses).
+ */
+export function insulatorBands(structure: Structure, valence: Record<string, number> | undefined): number | undefined {
+  if (!valence) return undefined;
+  let electrons = 0;
+  for (const site of structure.sites) {
+    const z = valence[site.species];
+    if (z === undefined) return undefined;
+    electrons += z;
+  }
+  const occupied = Math.ceil(electrons / 2);
+  return occupied + Math.max(4, Math.ceil(0.2 * occupied));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -292,6 +312,8 @@ export function buildPwInput(req: PwInputRequest): PwInput {
   };
   if (metal) Object.assign(system, { occupations: 'smearing', smearing: protocol.smearing, degauss: protocol.degauss });
   else system.occupations = 'fixed';
+  const nbnd = !metal && calculation === 'scf' ? insulatorBands(structure, r.valenceElectrons) : undefined;
+  if (nbnd !== undefined) system.nbnd = nbnd;
 
   const electrons: Namelist = {
     conv_thr: sig(protocol.convThrPerAtom * nat),

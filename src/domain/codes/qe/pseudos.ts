@@ -158,3 +158,11 @@ export const DEBIAN_QE_EXAMPLES_FAMILY: PseudoFamily = {
     B: { file: 'B.pz-vbc.UPF', ecutwfc: 70, ecutrho: 280, source: `${EXAMPLES}/EPW/mgb2/pp/B.pz-vbc.UPF.gz` },
   },
 };
+
+/** The valence charge a UPF file declares (UPF v2 `z_valence="4.0"`, UPF v1 `4.0  Z valence`), if any. */
+export function upfValenceCharge(upfText: string): number | undefined {
+  const m = /z_valence\s*=\s*"\s*([-+0-9.eEdD]+)\s*"/.exec(upfText) ?? /^\s*([-+0-9.eEdD]+)\s+Z valence/im.exec(upfText);
+  if (!m) return undefined;
+  const z = Number(m[1]!.replace(/[dD]/, 'e'));
+  return Number.isFinite(z) && z > 0 ? z : undefined;
+}

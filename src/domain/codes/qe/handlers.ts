@@ -1,0 +1,579 @@
+/**
+ * Error handlers for pw.x, after aiida-quantumespresso's `PwBaseWorkChain` (workflows/pw/base.py; the behaviour
+ * described in the workflow notes ../shared/seeds/001). Pure and deterministic (no I/O, no clock, no randomness):
+ * the calculation workflow calls `handlePwResult` after every attempt and passes the repair on.
+ *
+ * A repair never edits the namelists the failed attempt ran with: it returns the complete new user overrides
+ * (`overrides`, merged last by `buildPwInput`), the changes it made (`changes`, keyed 'namelist.key', `from` = the
+ * value the failed attempt used or pw.x's default when it was unset, `null` = not set), the structure to start
+ * from when it is not the same as before, and which files of the failed attempt the next one needs (`restartFrom`).
+ *
+ * Handlers, highest priority first; for each failed exit code the first handler that takes it wins (aiida's
+ * priorities; 0 for the sanity check, aiida's default):
+ *
+ *   585 handle_diagonalization_errors           462-468  electrons.diagonalization: next untried of david → ppcg →
+ *                                                          paro → cg (ppcg skipped for QE ≥ 7.5, which removed it);
+ *                                                          all tried → abort.                          scratch
+ *   580 handle_out_of_walltime                   400      output structure of a relax if printed; restart_mode =
+ *                                                          'restart'.                                   full
+ *   575 handle_ionic_interrupted_partial_trajectory 503   last output structure.                       scratch
+ *   570 handle_vcrelax_converged_except_final_scf  501    finish with exit code 501 and the output structure.
+ *   561 handle_relax_recoverable_ionic_convergence_bfgs_history_error 520, 521
+ *                                                          relax: ions.ion_dynamics = 'damp';
+ *                                                          vc-relax, ions.trust_radius_min (default 1e-3) > 1e-4:
+ *                                                          ions.trust_radius_ini = trust_radius_min,
+ *                                                          ions.trust_radius_min × 0.1;
+ *                                                          vc-relax otherwise: ions.ion_dynamics = 'damp',
+ *                                                          cell.cell_dynamics = 'damp-w'; output structure.
+ *                                                          (other calculations: declines)       charge-density
+ *   560 handle_relax_recoverable_ionic_convergence_error 500, 502, 520, 521
+ *                                                          output structure.                    charge-density
+ *   555 handle_vcrelax_recoverable_fft_significant_volume_contraction_error 542
+ *                                                          output structure; cell.cell_factor × 2 (unset: 2 → 4).
+ *                                                                                                       scratch
+ *   550 handle_relax_recoverable_electronic_convergence_error 510, 511
+ *                                                          electrons.mixing_beta × 0.8 (unset: 0.7); output
+ *                                                          structure.                                   scratch
+ *   420 handle_electronic_convergence_warning    710      finish with exit code 710.
+ *   410 handle_electronic_convergence_not_reached 410     electrons.mixing_beta × 0.8 (unset: 0.7).    full
+ *     0 sanity_check_insufficient_bands          0        smearing and the highest band occupied (> 0.005):
+ *                                                          system.nbnd = n + max(floor(0.05 n), 4), n = the bands
+ *                                                          the run used.                        charge-density
+ *
+ * Restart types set the namelists as aiida's `set_restart_type` does:
+ *   scratch         control.restart_mode, electrons.startingpot, electrons.startingwfc removed (pw.x defaults:
+ *                   from_scratch, atomic, atomic+random): no stale restart settings of an earlier repair survive;
+ *   charge-density  electrons.startingpot = 'file'; restart_mode and startingwfc removed;
+ *   full            control.restart_mode = 'restart' (pw.x reads the wavefunctions and charge density itself);
+ *                   startingpot and startingwfc removed.
+ * The workflow stages the failed attempt's `<prefix>.save` (charge-density) or its whole outdir (full).
+ *
+ * Where this differs from aiida on purpose:
+ * - diagonalization: aiida leaves the restart settings as they were (a first attempt is from scratch); a crashed
+ *   diagonalization leaves its files half-written, so the next attempt always starts from scratch here.
+ * - a handler that needs the output structure but finds none printed (e.g. interrupted before the first ionic
+ *   step) restarts from the input structure and says so; aiida would fail on the missing output node.
+ * - products are rounded to 12 significant digits (0.4 × 0.8 = 0.32, not 0.32000000000000006; 1e-3 × 0.1 = 1e-4,
+ *   so the second BFGS failure of a vc-relax switches to damped dynamics as aiida's `> 1.0e-4` intends, where
+ *   aiida's float arithmetic would reduce trust_radius_min a second time).
+ * - newer aiida (2026-07) rattles a low-symmetry relax once on a BFGS failure; that needs randomness and the
+ *   symmetry count, and is not done here (the seed's behaviour, aiida's priority 561).
+ */
+import type { Structure } from '../../structure/structure.ts';
+import { PW_EXIT } from './exit-codes.ts';
+import type { NamelistName, NamelistValue, PwCalculation, PwParameters } from './inputs.ts';
+import type { PwResult } from './parse.ts';
+import { structureFromPwOutput } from './restart.ts';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Types
+
+/** full = restart_mode='restart', reusing wavefunctions and charge density from the parent's save directory. */
+export type RestartFrom = 'scratch' | 'charge-density' | 'full';
+
+/** One changed value: `null` means not set (pw.x's default). */
+export interface ParameterChange {
+  from: NamelistValue | null;
+  to: NamelistValue | null;
+}
+/** Keyed 'namelist.key' (e.g. 'electrons.mixing_beta'), or 'resources.x' for changes of the job's resources. */
+export type PwChanges = Record<string, ParameterChange>;
+
+export interface PwRepairRecord {
+  handler: string;
+  changes: PwChanges;
+  restartFrom?: RestartFrom;
+}
+
+export interface PwFailureContext {
+  calculation: PwCalculation;
+  /** The namelists the failed attempt actually ran with (final, after protocol and overrides). */
+  parameters: PwParameters;
+  /** The user's overrides so far (including earlier repairs); a repair returns new ones. */
+  overrides: PwParameters;
+  /** The structure the failed attempt started from. */
+  structure: Structure;
+  result: PwResult;
+  /** Earlier repairs in this calculation, oldest first. */
+  previousRepairs: readonly PwRepairRecord[];
+}
+
+export type PwRepair =
+  | {
+      action: 'restart';
+      handler: string;
+      message: string;
+      /** The complete new overrides. */
+      overrides: PwParameters;
+      changes: PwChanges;
+      /** The structure to start from, when not the failed attempt's. */
+      structure?: Structure;
+      restartFrom: RestartFrom;
+    }
+  | {
+      action: 'finish';
+      handler: string;
+      message: string;
+      /** The warning / partial-success exit code the calculation ends with. */
+      exitCode: number;
+      structure?: Structure;
+    }
+  | { action: 'abort'; handler: string; message: string };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Defaults and factors (aiida's PwBaseWorkChain.defaults and its qe defaults)
+
+/** pw.x defaults of the variables the handlers change, used when the failed attempt did not set them. */
+export const QE_DEFAULTS = {
+  mixing_beta: 0.7,
+  diagonalization: 'david',
+  trust_radius_min: 1e-3,
+  ion_dynamics: 'bfgs',
+  cell_dynamics: 'bfgs',
+  /** aiida assumes 2 (pw.x's default for variable-cell runs). */
+  cell_factor: 2,
+  conv_thr: 1e-6,
+} as const;
+
+export const HANDLER_FACTORS = {
+  mixingBeta: 0.8,
+  nbndFactor: 0.05,
+  nbndMinimum: 4,
+  trustRadiusMin: 0.1,
+  trustRadiusMinThreshold: 1e-4,
+  cellFactor: 2,
+} as const;
+
+/** Diagonalization algorithms in the order they are tried. */
+export const DIAGONALIZATION_ORDER = ['david', 'ppcg', 'paro', 'cg'] as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers
+
+/** 12 significant digits: products of decimal factors come out as written (0.4 × 0.8 = 0.32). */
+export function roundSignificant(x: number): number {
+  return Number(x.toPrecision(12));
+}
+
+function getParam(params: PwParameters, namelist: NamelistName, key: string): NamelistValue | undefined {
+  const nl = params[namelist];
+  if (!nl) return undefined;
+  if (key in nl) return nl[key];
+  const lk = key.toLowerCase();
+  for (const [k, v] of Object.entries(nl)) if (k.toLowerCase() === lk) return v;
+  return undefined;
+}
+
+function numberValue(v: NamelistValue | undefined): number | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (typeof v === 'string') {
+    const n = Number(v.trim().replace(/[dD]/, 'e'));
+    return v.trim() !== '' && Number.isFinite(n) ? n : undefined;
+  }
+  return undefined;
+}
+
+function stringValue(v: NamelistValue | undefined): string | undefined {
+  return typeof v === 'string' ? v.trim().toLowerCase() : undefined;
+}
+
+/** A numeric parameter of the failed attempt, or the default. */
+export function pwNumberParameter(params: PwParameters, namelist: NamelistName, key: string, fallback: number): number {
+  return numberValue(getParam(params, namelist, key)) ?? fallback;
+}
+
+export interface ParameterEdit {
+  namelist: NamelistName;
+  key: string;
+  /** New value; undefined removes the key from the overrides (pw.x's default applies). */
+  value: NamelistValue | undefined;
+  /** The value pw.x used when the failed attempt did not set the key (for `changes.from`). */
+  assumed?: NamelistValue;
+}
+
+function restartEdits(restartFrom: RestartFrom): ParameterEdit[] {
+  switch (restartFrom) {
+    case 'scratch':
+      return [
+        { namelist: 'control', key: 'restart_mode', value: undefined },
+        { namelist: 'electrons', key: 'startingpot', value: undefined },
+        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+      ];
+    case 'charge-density':
+      return [
+        { namelist: 'control', key: 'restart_mode', value: undefined },
+        { namelist: 'electrons', key: 'startingpot', value: 'file' },
+        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+      ];
+    case 'full':
+      return [
+        { namelist: 'control', key: 'restart_mode', value: 'restart' },
+        { namelist: 'electrons', key: 'startingpot', value: undefined },
+        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+      ];
+  }
+}
+
+function cloneParameters(p: PwParameters): PwParameters {
+  const out: PwParameters = {};
+  for (const [nl, values] of Object.entries(p) as [NamelistName, Record<string, NamelistValue> | undefined][]) {
+    if (values) out[nl] = { ...values };
+  }
+  return out;
+}
+
+/**
+ * New overrides = `overrides` with `edits` and the namelist settings of `restartFrom` applied; `changes` lists
+ * what differs from the namelists the failed attempt ran with (`parameters`). Used by every repair.
+ */
+export function applyParameterEdits(
+  ctx: Pick<PwFailureContext, 'parameters' | 'overrides'>,
+  edits: readonly ParameterEdit[],
+  restartFrom: RestartFrom,
+): { overrides: PwParameters; changes: PwChanges } {
+  const overrides = cloneParameters(ctx.overrides);
+  const changes: PwChanges = {};
+  for (const e of [...edits, ...restartEdits(restartFrom)]) {
+    const key = e.key.toLowerCase();
+    const nl = (overrides[e.namelist] ??= {});
+    for (const k of Object.keys(nl)) if (k.toLowerCase() === key) delete nl[k];
+    if (e.value !== undefined) nl[key] = e.value;
+    if (Object.keys(nl).length === 0) delete overrides[e.namelist];
+    const from = getParam(ctx.parameters, e.namelist, key) ?? e.assumed ?? null;
+    const to = e.value ?? null;
+    const name = `${e.namelist}.${key}`;
+    if (from !== to) changes[name] = { from, to };
+    else delete changes[name];
+  }
+  return { overrides, changes };
+}
+
+/** The restart type the namelists of an attempt imply (what the workflow staged for it). */
+export function restartFromParameters(params: PwParameters): RestartFrom {
+  if (stringValue(getParam(params, 'control', 'restart_mode')) === 'restart') return 'full';
+  if (stringValue(getParam(params, 'electrons', 'startingpot')) === 'file') return 'charge-density';
+  return 'scratch';
+}
+
+type OutputStructure = { structure: Structure | undefined; note: string } | { error: string };
+
+/** The output structure if pw.x printed one; a note for the message when the input structure is kept. */
+function outputStructure(ctx: PwFailureContext): OutputStructure {
+  if (!ctx.result.finalPositions) {
+    return { structure: undefined, note: ' (no output structure was printed: using the input structure)' };
+  }
+  try {
+    return { structure: structureFromPwOutput(ctx.result, ctx.structure), note: ' using the output structure' };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+function restart(
+  ctx: PwFailureContext,
+  handler: string,
+  message: string,
+  edits: readonly ParameterEdit[],
+  restartFrom: RestartFrom,
+  structure?: Structure,
+): PwRepair {
+  const { overrides, changes } = applyParameterEdits(ctx, edits, restartFrom);
+  const repair: PwRepair = { action: 'restart', handler, message, overrides, changes, restartFrom };
+  if (structure) repair.structure = structure;
+  return repair;
+}
+
+/** A restart that uses the output structure (or the input one if none was printed). */
+function restartWithOutputStructure(
+  ctx: PwFailureContext,
+  handler: string,
+  message: string,
+  edits: readonly ParameterEdit[],
+  restartFrom: RestartFrom,
+): PwRepair {
+  const out = outputStructure(ctx);
+  if ('error' in out) return { action: 'abort', handler, message: `cannot read the output structure: ${out.error}` };
+  return restart(ctx, handler, `${message}${out.note}`, edits, restartFrom, out.structure);
+}
+
+function qeVersionAtLeast(version: string | undefined, major: number, minor: number): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (!m) return false;
+  const [a, b] = [Number(m[1]), Number(m[2])];
+  return a > major || (a === major && b >= minor);
+}
+
+const relaxing = (c: PwCalculation) => c === 'relax' || c === 'vc-relax';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handlers
+
+interface PwHandler {
+  name: string;
+  priority: number;
+  exitCodes: readonly number[];
+  /** undefined: declines (the next handler for the exit code is tried). */
+  run(ctx: PwFailureContext): PwRepair | undefined;
+}
+
+function mixingBetaEdit(ctx: PwFailureContext): { edit: ParameterEdit; from: number; to: number } {
+  const from = pwNumberParameter(ctx.parameters, 'electrons', 'mixing_beta', QE_DEFAULTS.mixing_beta);
+  const to = roundSignificant(from * HANDLER_FACTORS.mixingBeta);
+  return { edit: { namelist: 'electrons', key: 'mixing_beta', value: to, assumed: QE_DEFAULTS.mixing_beta }, from, to };
+}
+
+const HANDLERS: readonly PwHandler[] = [
+  {
+    name: 'handle_diagonalization_errors',
+    priority: 585,
+    exitCodes: [
+      PW_EXIT.ERROR_COMPUTING_CHOLESKY,
+      PW_EXIT.ERROR_DIAGONALIZATION_TOO_MANY_BANDS_NOT_CONVERGED,
+      PW_EXIT.ERROR_S_MATRIX_NOT_POSITIVE_DEFINITE,
+      PW_EXIT.ERROR_ZHEGVD_FAILED,
+      PW_EXIT.ERROR_QR_FAILED,
+      PW_EXIT.ERROR_EIGENVECTOR_CONVERGENCE,
+      PW_EXIT.ERROR_BROYDEN_FACTORIZATION,
+    ],
+    run(ctx) {
+      const name = 'handle_diagonalization_errors';
+      const key = 'electrons.diagonalization';
+      const current = stringValue(getParam(ctx.parameters, 'electrons', 'diagonalization')) ?? QE_DEFAULTS.diagonalization;
+      // As aiida's ctx.diagonalizations: the algorithm of the first diagonalization failure is never retried, and
+      // every algorithm switched to since is used up.
+      const earlier = ctx.previousRepairs.filter((r) => r.handler === name && r.changes[key]);
+      const first = earlier[0]?.changes[key]?.from;
+      const initial = typeof first === 'string' ? first.toLowerCase() : current;
+      const tried = new Set<string>([initial, current]);
+      for (const r of earlier) {
+        const to = r.changes[key]?.to;
+        if (typeof to === 'string') tried.add(to.toLowerCase());
+      }
+      const ppcgRemoved = qeVersionAtLeast(ctx.result.qeVersion, 7, 5);
+      const next = DIAGONALIZATION_ORDER.find((d) => !tried.has(d) && !(d === 'ppcg' && ppcgRemoved));
+      if (!next) {
+        return {
+          action: 'abort',
+          handler: name,
+          message: `found diagonalization issues (${ctx.result.exitName}) but already tried all supported algorithms (${[...tried].join(', ')}), aborting`,
+        };
+      }
+      return restart(
+        ctx,
+        name,
+        `found diagonalization issues (${ctx.result.exitName}) for '${current}', switching to '${next}' diagonalization; restarting from scratch`,
+        [{ namelist: 'electrons', key: 'diagonalization', value: next, assumed: QE_DEFAULTS.diagonalization }],
+        'scratch',
+      );
+    },
+  },
+  {
+    name: 'handle_out_of_walltime',
+    priority: 580,
+    exitCodes: [PW_EXIT.ERROR_OUT_OF_WALLTIME],
+    run(ctx) {
+      const name = 'handle_out_of_walltime';
+      const message = "out of walltime but clean shutdown: full restart with control.restart_mode = 'restart'";
+      if (relaxing(ctx.calculation) && ctx.result.finalPositions) {
+        return restartWithOutputStructure(ctx, name, message, [], 'full');
+      }
+      return restart(ctx, name, message, [], 'full');
+    },
+  },
+  {
+    name: 'handle_ionic_interrupted_partial_trajectory',
+    priority: 575,
+    exitCodes: [PW_EXIT.ERROR_IONIC_INTERRUPTED_PARTIAL_TRAJECTORY],
+    run: (ctx) =>
+      restartWithOutputStructure(
+        ctx,
+        'handle_ionic_interrupted_partial_trajectory',
+        'ionic cycle interrupted (its charge density and wavefunctions are likely corrupt): restarting from scratch',
+        [],
+        'scratch',
+      ),
+  },
+  {
+    name: 'handle_vcrelax_converged_except_final_scf',
+    priority: 570,
+    exitCodes: [PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_EXCEPT_IN_FINAL_SCF],
+    run(ctx) {
+      const name = 'handle_vcrelax_converged_except_final_scf';
+      const out = outputStructure(ctx);
+      if ('error' in out) return { action: 'abort', handler: name, message: `cannot read the output structure: ${out.error}` };
+      const repair: PwRepair = {
+        action: 'finish',
+        handler: name,
+        message: 'ionic convergence reached except in the final SCF: structure considered final, exit code reported',
+        exitCode: PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_EXCEPT_IN_FINAL_SCF,
+      };
+      if (out.structure) repair.structure = out.structure;
+      return repair;
+    },
+  },
+  {
+    name: 'handle_relax_recoverable_ionic_convergence_bfgs_history_error',
+    priority: 561,
+    exitCodes: [PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE, PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE],
+    run(ctx) {
+      const name = 'handle_relax_recoverable_ionic_convergence_bfgs_history_error';
+      const trm = pwNumberParameter(ctx.parameters, 'ions', 'trust_radius_min', QE_DEFAULTS.trust_radius_min);
+      let edits: ParameterEdit[];
+      let message: string;
+      if (ctx.calculation === 'relax') {
+        edits = [{ namelist: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics }];
+        message = "bfgs history (ionic only) failure: restarting with 'damp' dynamics from the charge density";
+      } else if (ctx.calculation === 'vc-relax' && trm > HANDLER_FACTORS.trustRadiusMinThreshold) {
+        const next = roundSignificant(trm * HANDLER_FACTORS.trustRadiusMin);
+        edits = [
+          { namelist: 'ions', key: 'trust_radius_ini', value: trm }, // start close
+          { namelist: 'ions', key: 'trust_radius_min', value: next, assumed: QE_DEFAULTS.trust_radius_min },
+        ];
+        message = `bfgs history (vc-relax) failure: restarting with trust_radius_min = ${next} from the charge density`;
+      } else if (ctx.calculation === 'vc-relax') {
+        edits = [
+          { namelist: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics },
+          { namelist: 'cell', key: 'cell_dynamics', value: 'damp-w', assumed: QE_DEFAULTS.cell_dynamics },
+        ];
+        message = "bfgs history (vc-relax) failure: restarting with 'damp' / 'damp-w' dynamics from the charge density";
+      } else {
+        return undefined;
+      }
+      return restartWithOutputStructure(ctx, name, message, edits, 'charge-density');
+    },
+  },
+  {
+    name: 'handle_relax_recoverable_ionic_convergence_error',
+    priority: 560,
+    exitCodes: [
+      PW_EXIT.ERROR_IONIC_CONVERGENCE_NOT_REACHED,
+      PW_EXIT.ERROR_IONIC_CYCLE_EXCEEDED_NSTEP,
+      PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE,
+      PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE,
+    ],
+    run: (ctx) =>
+      restartWithOutputStructure(
+        ctx,
+        'handle_relax_recoverable_ionic_convergence_error',
+        'no ionic convergence but clean shutdown: restarting from the charge density',
+        [],
+        'charge-density',
+      ),
+  },
+  {
+    name: 'handle_vcrelax_recoverable_fft_significant_volume_contraction_error',
+    priority: 555,
+    exitCodes: [PW_EXIT.ERROR_RADIAL_FFT_SIGNIFICANT_VOLUME_CONTRACTION],
+    run(ctx) {
+      const from = pwNumberParameter(ctx.parameters, 'cell', 'cell_factor', QE_DEFAULTS.cell_factor);
+      const to = roundSignificant(from * HANDLER_FACTORS.cellFactor);
+      return restartWithOutputStructure(
+        ctx,
+        'handle_vcrelax_recoverable_fft_significant_volume_contraction_error',
+        `significant volume scaling but clean shutdown: restarting from scratch with cell_factor = ${to}`,
+        [{ namelist: 'cell', key: 'cell_factor', value: to, assumed: QE_DEFAULTS.cell_factor }],
+        'scratch',
+      );
+    },
+  },
+  {
+    name: 'handle_relax_recoverable_electronic_convergence_error',
+    priority: 550,
+    exitCodes: [
+      PW_EXIT.ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+      PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_FINAL_SCF_FAILED,
+    ],
+    run(ctx) {
+      const m = mixingBetaEdit(ctx);
+      return restartWithOutputStructure(
+        ctx,
+        'handle_relax_recoverable_electronic_convergence_error',
+        `no electronic convergence but clean shutdown: reduced mixing_beta from ${m.from} to ${m.to}, restarting from scratch`,
+        [m.edit],
+        'scratch',
+      );
+    },
+  },
+  {
+    name: 'handle_electronic_convergence_warning',
+    priority: 420,
+    exitCodes: [PW_EXIT.WARNING_ELECTRONIC_CONVERGENCE_NOT_REACHED],
+    run: () => ({
+      action: 'finish',
+      handler: 'handle_electronic_convergence_warning',
+      message: 'electronic convergence not reached but the inputs say this is ok: considered finished',
+      exitCode: PW_EXIT.WARNING_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+    }),
+  },
+  {
+    name: 'handle_electronic_convergence_not_reached',
+    priority: 410,
+    exitCodes: [PW_EXIT.ERROR_ELECTRONIC_CONVERGENCE_NOT_REACHED],
+    run(ctx) {
+      const m = mixingBetaEdit(ctx);
+      return restart(
+        ctx,
+        'handle_electronic_convergence_not_reached',
+        `reduced mixing_beta from ${m.from} to ${m.to} and restarting in full from the last calculation`,
+        [m.edit],
+        'full',
+      );
+    },
+  },
+  {
+    name: 'sanity_check_insufficient_bands',
+    priority: 0,
+    exitCodes: [PW_EXIT.SUCCESS],
+    run(ctx) {
+      const name = 'sanity_check_insufficient_bands';
+      // aiida skips the check only when occupations are explicitly 'fixed'; the parser flags only smearing runs.
+      if (stringValue(getParam(ctx.parameters, 'system', 'occupations')) === 'fixed') return undefined;
+      if (ctx.result.insufficientBands !== true) return undefined;
+      const current = ctx.result.numberOfBands ?? numberValue(getParam(ctx.parameters, 'system', 'nbnd'));
+      if (current === undefined || !(current > 0)) {
+        return {
+          action: 'abort',
+          handler: name,
+          message: 'the highest band is occupied (insufficient bands) but the number of bands used is unknown',
+        };
+      }
+      const next = current + Math.max(Math.floor(current * HANDLER_FACTORS.nbndFactor), HANDLER_FACTORS.nbndMinimum);
+      return restart(
+        ctx,
+        name,
+        `the highest band holds up to ${ctx.result.highestBandOccupationMax ?? '?'} electrons (insufficient bands): ` +
+          `increased nbnd from ${current} to ${next}, restarting from the charge density`,
+        [{ namelist: 'system', key: 'nbnd', value: next, assumed: current }],
+        'charge-density',
+      );
+    },
+  },
+];
+
+/** The handler table (name, priority, exit codes), highest priority first. */
+export const PW_HANDLERS: readonly { name: string; priority: number; exitCodes: readonly number[] }[] = [...HANDLERS]
+  .sort((a, b) => b.priority - a.priority)
+  .map(({ name, priority, exitCodes }) => Object.freeze({ name, priority, exitCodes: Object.freeze([...exitCodes]) }));
+
+const SORTED_HANDLERS = [...HANDLERS].sort((a, b) => b.priority - a.priority);
+
+/**
+ * The repair for a pw.x attempt: the first handler (by priority) for its exit code that takes it. undefined when
+ * no handler applies: for a failure, fail with the parsed reason; for a success (exit 0), the sanity check found
+ * nothing wrong.
+ */
+export function handlePwResult(ctx: PwFailureContext): PwRepair | undefined {
+  for (const h of SORTED_HANDLERS) {
+    if (!h.exitCodes.includes(ctx.result.exitCode)) continue;
+    const repair = h.run(ctx);
+    if (repair) return repair;
+  }
+  return undefined;
+}
+
+/** What a repair leaves for later handlers (their `previousRepairs`). */
+export function toRepairRecord(r: { handler?: string; changes?: PwChanges; restartFrom?: RestartFrom }): PwRepairRecord {
+  const record: PwRepairRecord = { handler: r.handler ?? 'unknown', changes: r.changes ?? {} };
+  if (r.restartFrom) record.restartFrom = r.restartFrom;
+  return record;
+}

@@ -1,0 +1,282 @@
+/**
+ * What a calculation does after an attempt: finish, restart (with which parameters, structure, restart files and
+ * resources) or fail. Pure and deterministic: the calculation workflow calls `decideRecovery` after every attempt.
+ *
+ * Strategies (after CrystalMath's ErrorRecoveryStrategy, ../shared/seeds/000 "Error Recovery Strategies"):
+ *
+ * - `fail_fast`   any failure (or a success that fails the sanity check) → fail with the parsed reason.
+ * - `retry`       the same input again, from scratch, with no changes, until `maxAttempts` (a success that fails
+ *                 the sanity check → fail: rerunning the same input reproduces it).
+ * - `adaptive`    the pw.x handlers of ../codes/qe/handlers.ts (aiida's PwBaseWorkChain). When none applies, the
+ *                 generic rules, first match wins:
+ *                   memory    "memory" / "Cannot allocate" / OOM / bad_alloc in the error messages, warnings or the
+ *                             job's message → halve the MPI ranks (rounded down, at least 1; at 1 → fail);
+ *                   convergence  an SCF/ionic convergence exit code or "converge" in the error messages →
+ *                             electrons.conv_thr × 10 (the seed's "energy_convergence × 10"; unset: pw.x's 1e-6);
+ *                   timeout   the job hit its walltime (job state 'timeout', or 340) → walltime × 1.5 (whole
+ *                             seconds);
+ *                   scheduler the job was lost → fail: moving to another partition is not applicable to the local
+ *                             executor (the only one there is);
+ *                 and otherwise fail with the parsed reason. Generic restarts start from scratch.
+ * - `checkpoint`  as `adaptive`, but a restart never throws away usable files of the last attempt: where adaptive
+ *                 starts from scratch and the last attempt shut down cleanly (pw.x printed JOB DONE, so its
+ *                 `<prefix>.save` holds a charge density), it starts from that charge density instead
+ *                 (electrons.startingpot = 'file'). Restarts that already reuse files are kept (charge density, or
+ *                 full for out-of-walltime / SCF non-convergence). Not converted: runs that crashed or were killed
+ *                 (no JOB DONE: a diagonalization crash, 542, 503's interrupted trajectory, an OOM kill), whose files
+ *                 are missing or half-written. Not 'full' everywhere: restart_mode = 'restart' reuses wavefunctions
+ *                 and the ionic history, which breaks when nbnd or the structure changed.
+ *                 Observable: e.g. 510 / 511 (adaptive: mixing_beta × 0.8 from scratch; checkpoint: the same from
+ *                 the charge density), and the generic rules after a clean shutdown.
+ *
+ * For every strategy: a success (exit 0, or a 7xx warning) → finish; a cancelled job → fail (cancelled on
+ * request: never restarted); a restart at `attempt >= maxAttempts` → fail "gave up after N attempts: <reason>";
+ * handlers that finish (501, 710) still finish then. A handler's abort (e.g. diagonalization after cg) → fail.
+ */
+import { z } from 'zod';
+import { isSuccessfulPwExit, PW_EXIT } from '../codes/qe/exit-codes.ts';
+import {
+  applyParameterEdits,
+  handlePwResult,
+  pwNumberParameter,
+  QE_DEFAULTS,
+  roundSignificant,
+} from '../codes/qe/handlers.ts';
+import type { PwChanges, PwFailureContext, PwRepair, RestartFrom } from '../codes/qe/handlers.ts';
+import type { PwParameters } from '../codes/qe/inputs.ts';
+import type { Structure } from '../structure/structure.ts';
+
+export const RECOVERY_STRATEGIES = ['fail_fast', 'retry', 'adaptive', 'checkpoint'] as const;
+export type ErrorRecoveryStrategy = (typeof RECOVERY_STRATEGIES)[number];
+
+export const RecoveryPolicySchema = z.object({
+  strategy: z.enum(RECOVERY_STRATEGIES).default('adaptive'),
+  /** Attempts of one calculation in all, the first included. */
+  maxAttempts: z.number().int().min(1).max(20).default(5),
+});
+export type RecoveryPolicy = z.output<typeof RecoveryPolicySchema>;
+export type RecoveryPolicyInput = z.input<typeof RecoveryPolicySchema>;
+
+export type RecoveryJobState = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'lost';
+
+export interface RecoveryContext extends PwFailureContext {
+  /** The attempt that just ended, 1-based. */
+  attempt: number;
+  /** The resources it ran with. */
+  resources: { walltimeSeconds: number; mpiRanks: number };
+  jobState: RecoveryJobState;
+  /** What the executor said about the job (e.g. "killed by the OOM killer"), if anything. */
+  jobMessage?: string;
+}
+
+export interface RecoveryDecision {
+  action: 'restart' | 'finish' | 'fail';
+  /** The handler or rule that decided ('retry', a pw.x handler name, 'adaptive_*'). */
+  handler?: string;
+  message: string;
+  /** restart: the complete overrides of the next attempt. */
+  overrides?: PwParameters;
+  /** restart: the structure to start from when it is not the last attempt's; finish: the final structure. */
+  structure?: Structure;
+  /** restart: which files of the last attempt to stage. */
+  restartFrom?: RestartFrom;
+  /** restart: what changed ('namelist.key' or 'resources.key'). */
+  changes?: PwChanges;
+  /** restart: only the resources that change. */
+  resources?: { walltimeSeconds?: number; mpiRanks?: number; partition?: string };
+  /** finish: the exit code the calculation ends with (0, or a warning / partial success such as 501, 710). */
+  exitCode?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+const WALLTIME_FACTOR = 1.5;
+const CONV_THR_FACTOR = 10;
+const MAX_WALLTIME_SECONDS = 60 * 60 * 24 * 30; // ResourcesSchema's bound
+
+const MEMORY_RE = /\bmemory\b|cannot allocate|\boom\b|oom[-_ ]?kill|out[-_ ]of[-_ ]memory|bad_alloc/i;
+const CONVERGENCE_RE = /converge/i;
+const CONVERGENCE_EXITS: readonly number[] = [
+  PW_EXIT.ERROR_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+  PW_EXIT.ERROR_IONIC_CONVERGENCE_NOT_REACHED,
+  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_EXCEPT_IN_FINAL_SCF,
+  PW_EXIT.ERROR_IONIC_CYCLE_EXCEEDED_NSTEP,
+  PW_EXIT.ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_FINAL_SCF_FAILED,
+  PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE,
+  PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE,
+];
+
+/** The parsed reason of an attempt, one line. */
+export function failureReason(ctx: RecoveryContext): string {
+  const r = ctx.result;
+  const detail = r.errorMessages[0] ? ` (${r.errorMessages[0]})` : '';
+  const job = ctx.jobState === 'completed' ? '' : `; job ${ctx.jobState}${ctx.jobMessage ? `: ${ctx.jobMessage}` : ''}`;
+  return `${r.exitName} (${r.exitCode}): ${r.exitMessage}${detail}${job}`;
+}
+
+function fail(message: string, handler?: string): RecoveryDecision {
+  return handler ? { action: 'fail', handler, message } : { action: 'fail', message };
+}
+
+function gaveUp(ctx: RecoveryContext, reason: string): RecoveryDecision {
+  return fail(`gave up after ${ctx.attempt} attempts: ${reason}`);
+}
+
+function fromRepair(repair: PwRepair, reason: string): RecoveryDecision {
+  switch (repair.action) {
+    case 'abort':
+      return fail(`${reason}; ${repair.handler}: ${repair.message}`, repair.handler);
+    case 'finish': {
+      const d: RecoveryDecision = { action: 'finish', handler: repair.handler, message: repair.message, exitCode: repair.exitCode };
+      if (repair.structure) d.structure = repair.structure;
+      return d;
+    }
+    case 'restart': {
+      const d: RecoveryDecision = {
+        action: 'restart',
+        handler: repair.handler,
+        message: repair.message,
+        overrides: repair.overrides,
+        restartFrom: repair.restartFrom,
+        changes: repair.changes,
+      };
+      if (repair.structure) d.structure = repair.structure;
+      return d;
+    }
+  }
+}
+
+/** The generic adaptive rules (seed 000), for failures no pw.x handler takes. */
+function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
+  const r = ctx.result;
+  const texts = [...r.errorMessages, ...r.warnings, ctx.jobMessage ?? ''];
+
+  if (texts.some((t) => MEMORY_RE.test(t))) {
+    const from = ctx.resources.mpiRanks;
+    if (from <= 1) return fail(`${reason}; out of memory with a single MPI rank: cannot reduce the parallelization further`, 'adaptive_reduce_mpi_ranks');
+    const to = Math.max(1, Math.floor(from / 2));
+    const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+    return {
+      action: 'restart',
+      handler: 'adaptive_reduce_mpi_ranks',
+      message: `memory error: reduced the MPI ranks from ${from} to ${to}, restarting from scratch`,
+      overrides,
+      restartFrom: 'scratch',
+      changes: { ...changes, 'resources.mpiRanks': { from, to } },
+      resources: { mpiRanks: to },
+    };
+  }
+
+  if (CONVERGENCE_EXITS.includes(r.exitCode) || r.errorMessages.some((t) => CONVERGENCE_RE.test(t))) {
+    const from = pwNumberParameter(ctx.parameters, 'electrons', 'conv_thr', QE_DEFAULTS.conv_thr);
+    const to = roundSignificant(from * CONV_THR_FACTOR);
+    const { overrides, changes } = applyParameterEdits(
+      ctx,
+      [{ namelist: 'electrons', key: 'conv_thr', value: to, assumed: QE_DEFAULTS.conv_thr }],
+      'scratch',
+    );
+    return {
+      action: 'restart',
+      handler: 'adaptive_relax_conv_thr',
+      message: `convergence failure without a specific handler: relaxed conv_thr from ${from} to ${to}, restarting from scratch`,
+      overrides,
+      restartFrom: 'scratch',
+      changes,
+    };
+  }
+
+  if (ctx.jobState === 'timeout' || r.exitCode === PW_EXIT.ERROR_OUT_OF_WALLTIME_INTERRUPTED) {
+    const from = ctx.resources.walltimeSeconds;
+    const to = Math.min(MAX_WALLTIME_SECONDS, Math.ceil(from * WALLTIME_FACTOR));
+    if (to <= from) return fail(`${reason}; out of walltime at the largest walltime allowed (${from} s)`, 'adaptive_increase_walltime');
+    const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+    return {
+      action: 'restart',
+      handler: 'adaptive_increase_walltime',
+      message: `out of walltime: increased the walltime from ${from} s to ${to} s, restarting from scratch`,
+      overrides,
+      restartFrom: 'scratch',
+      changes: { ...changes, 'resources.walltimeSeconds': { from, to } },
+      resources: { walltimeSeconds: to },
+    };
+  }
+
+  if (ctx.jobState === 'lost') {
+    return fail(
+      `${reason}; the job was lost by the executor: moving it to another partition is not applicable for the local executor`,
+      'adaptive_scheduler_failure',
+    );
+  }
+
+  return fail(`${reason}; no handler applies`);
+}
+
+/** checkpoint: reuse the charge density of a cleanly finished attempt where adaptive would start from scratch. */
+function toCheckpoint(ctx: RecoveryContext, d: RecoveryDecision): RecoveryDecision {
+  if (d.action !== 'restart' || d.restartFrom !== 'scratch' || !ctx.result.jobDone) return d;
+  if (ctx.result.exitCode === PW_EXIT.ERROR_IONIC_INTERRUPTED_PARTIAL_TRAJECTORY) return d;
+  const { overrides, changes } = applyParameterEdits({ parameters: ctx.parameters, overrides: d.overrides ?? ctx.overrides }, [], 'charge-density');
+  // the restart settings follow from the new overrides; the handler's own changes stay
+  const merged: PwChanges = { ...(d.changes ?? {}) };
+  for (const key of ['control.restart_mode', 'electrons.startingpot', 'electrons.startingwfc']) delete merged[key];
+  Object.assign(merged, changes);
+  return {
+    ...d,
+    message: `${d.message} (checkpoint: from the last attempt's charge density instead)`,
+    overrides,
+    restartFrom: 'charge-density',
+    changes: merged,
+  };
+}
+
+/**
+ * What to do after an attempt. `policy` may be the raw input (defaults applied here). See the module comment for
+ * the strategies.
+ */
+export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx: RecoveryContext): RecoveryDecision {
+  const { strategy, maxAttempts } = RecoveryPolicySchema.parse(policy);
+  const r = ctx.result;
+  const reason = failureReason(ctx);
+
+  if (ctx.jobState === 'cancelled') return fail(`${reason}; the job was cancelled on request: not restarted`);
+
+  const success = isSuccessfulPwExit(r.exitCode);
+  const repair = strategy === 'adaptive' || strategy === 'checkpoint' || success ? handlePwResult(ctx) : undefined;
+
+  if (success) {
+    if (!repair) return { action: 'finish', message: `finished: ${r.exitName} (${r.exitCode})`, exitCode: r.exitCode };
+    if (repair.action === 'finish') return fromRepair(repair, reason);
+    // a success that fails the sanity check (insufficient bands)
+    if (strategy === 'fail_fast' || strategy === 'retry') {
+      return fail(
+        `${r.exitName} (${r.exitCode}) but ${repair.handler} failed: ${repair.message}` +
+          (strategy === 'retry' ? ' (the same input would give the same result)' : ''),
+        repair.handler,
+      );
+    }
+  }
+
+  if (strategy === 'fail_fast') return fail(reason);
+
+  let decision: RecoveryDecision;
+  if (strategy === 'retry') {
+    decision = {
+      action: 'restart',
+      handler: 'retry',
+      message: 'retrying with the same input from scratch',
+      overrides: ctx.overrides,
+      restartFrom: 'scratch',
+      changes: {},
+    };
+  } else {
+    decision = repair ? fromRepair(repair, reason) : genericRule(ctx, reason);
+    if (strategy === 'checkpoint') decision = toCheckpoint(ctx, decision);
+  }
+
+  if (decision.action === 'restart' && ctx.attempt >= maxAttempts) {
+    const why = success && repair ? `${repair.handler}: ${repair.message}` : reason;
+    return gaveUp(ctx, why);
+  }
+  return decision;
+}
