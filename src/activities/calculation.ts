@@ -3,23 +3,32 @@
  * outputs and store artifacts. They return summaries and references only; files stay on disk.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import type { ValidCalculationInput } from '../domain/calculation.ts';
-import { buildPwInput } from '../domain/codes/qe/inputs.ts';
+import { buildPwInput, type PwParameters } from '../domain/codes/qe/inputs.ts';
+import type { RestartFrom } from '../domain/codes/qe/handlers.ts';
+import type { Structure } from '../domain/structure/structure.ts';
 import { parsePwOutput, type PwResult } from '../domain/codes/qe/parse.ts';
 import { PW_FILES, pwCommand, pwXmlPath } from '../domain/codes/qe/files.ts';
-import { jobNameFor, type JobOutcome, type JobSpec } from '../domain/jobs.ts';
+import { jobNameFor, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import { loadPseudoFamily } from './pseudos.ts';
 
 export interface PrepareRequest {
+  /** Code, calculation, protocol, pseudo family, k-points, electronic type: fixed for the whole calculation. */
   input: ValidCalculationInput;
+  /** What may change between attempts (repairs): the structure, the overrides, the resources. */
+  structure: Structure;
+  overrides: PwParameters;
+  resources: Resources;
   workflowId: string;
   step: string;
   attempt: number;
+  /** Stage a parent attempt's files: its charge density (`<prefix>.save`) or its whole outdir (full restart). */
+  restart?: { fromWorkDir: string; kind: Exclude<RestartFrom, 'scratch'> };
 }
 
 export interface PreparedCalculation {
@@ -43,6 +52,20 @@ export interface ParsedCalculation {
   artifacts: ArtifactRef[];
 }
 
+/**
+ * Copies what a restart reads from its parent: the `<prefix>.save` directory (charge density, XML) for
+ * `startingpot='file'`, or the whole outdir (wavefunctions, restart files too) for `restart_mode='restart'`.
+ * Copies, not links: the parent's files stay as they were, for provenance and for a later retry.
+ */
+async function stageParentFiles(parentDir: string, workDir: string, kind: 'charge-density' | 'full'): Promise<void> {
+  const from = kind === 'full' ? join(parentDir, PW_FILES.outdir) : join(parentDir, PW_FILES.outdir, `${PW_FILES.prefix}.save`);
+  const to = kind === 'full' ? join(workDir, PW_FILES.outdir) : join(workDir, PW_FILES.outdir, `${PW_FILES.prefix}.save`);
+  if (!existsSync(from)) {
+    throw ApplicationFailure.nonRetryable(`cannot restart from ${from}: the parent calculation left no such files`, 'RestartFilesMissing');
+  }
+  await cp(from, to, { recursive: true });
+}
+
 export const safePathPart = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
 export function calculationActivities(deps: { workRoot: string; pseudoRoot: string; store: ArtifactStore }) {
@@ -54,7 +77,7 @@ export function calculationActivities(deps: { workRoot: string; pseudoRoot: stri
       let pw;
       try {
         pw = buildPwInput({
-          structure: input.structure,
+          structure: req.structure,
           calculation: input.calculation,
           protocol: input.protocol,
           family,
@@ -64,15 +87,19 @@ export function calculationActivities(deps: { workRoot: string; pseudoRoot: stri
           kpoints: input.kpoints,
           electronicType: input.electronicType,
           valenceElectrons,
-          overrides: input.parameters,
+          overrides: req.overrides,
+          walltimeSeconds: req.resources.walltimeSeconds,
         });
       } catch (e) {
         // Bad parameters or a structure the family cannot describe: retrying cannot help.
         throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidCalculationInput');
       }
       await mkdir(workDir, { recursive: true });
-      // A retried prepare must not rewrite the input of a job that has already started.
-      if (!existsSync(join(workDir, '.crystalmath', 'started'))) await writeFile(join(workDir, PW_FILES.input), pw.text);
+      // A retried prepare must not touch the files of a job that has already started.
+      if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
+        if (req.restart) await stageParentFiles(req.restart.fromWorkDir, workDir, req.restart.kind);
+        await writeFile(join(workDir, PW_FILES.input), pw.text);
+      }
       return {
         job: {
           jobName: jobNameFor(req.workflowId, req.step, req.attempt),
@@ -80,7 +107,7 @@ export function calculationActivities(deps: { workRoot: string; pseudoRoot: stri
           command: pwCommand(),
           stdoutFile: PW_FILES.stdout,
           stderrFile: PW_FILES.stderr,
-          resources: input.resources,
+          resources: req.resources,
         },
         inputSummary: { kMesh: pw.kpoints.mesh, kOffset: pw.kpoints.offset, ecutwfc: pw.ecutwfc, ecutrho: pw.ecutrho },
         parameters: pw.parameters as Record<string, Record<string, unknown>>,

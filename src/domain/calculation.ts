@@ -10,6 +10,9 @@ import { StructureSchema } from './structure/schema.ts';
 import { PwKpointsSchema, PwParametersSchema } from './codes/qe/inputs.ts';
 import { PROTOCOL_NAMES } from './codes/qe/protocols.ts';
 import type { PwResult } from './codes/qe/parse.ts';
+import type { PwChanges, RestartFrom } from './codes/qe/handlers.ts';
+import { RecoveryPolicySchema } from './recovery/strategy.ts';
+import type { Structure } from './structure/structure.ts';
 
 export { PROTOCOL_NAMES };
 export const PW_CALCULATIONS = ['scf', 'nscf', 'bands', 'relax', 'vc-relax'] as const;
@@ -29,19 +32,27 @@ export const CalculationInputSchema = z.object({
   pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
   executor: ExecutorSpecSchema.default({ kind: 'local' }),
   resources: ResourcesSchema.default({ walltimeSeconds: 3600, mpiRanks: 1 }),
+  /** How failures are repaired: strategy (fail_fast, retry, adaptive, checkpoint) and the bound on attempts. */
+  recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5 }),
   /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
   analysis: z.string().min(1).max(64).default('scf'),
 });
 export type CalculationInput = z.input<typeof CalculationInputSchema>;
 export type ValidCalculationInput = z.output<typeof CalculationInputSchema>;
 
-/** One run of the code inside a calculation workflow. */
+/** One run of the code inside a calculation workflow, and what was decided after it. */
 export interface AttemptRecord {
   attempt: number;
   job: JobOutcome;
   exitCode: number;
   exitName: string;
+  exitMessage: string;
   workDir: string;
+  /** Which parent files this attempt started from. */
+  restartFrom: RestartFrom;
+  /** After this attempt: restart (with the handler and its changes), finish, or fail. */
+  decision: { action: 'restart' | 'finish' | 'fail'; handler?: string; message: string; changes?: PwChanges };
+  artifacts: ArtifactRef[];
 }
 
 export interface CalculationResult {
@@ -56,6 +67,8 @@ export interface CalculationResult {
   exitName: string;
   exitMessage: string;
   outputs: PwResult;
+  /** The structure the calculation ended with (a relaxation's output structure, else the input). */
+  finalStructure: Structure;
   /** The k-mesh and cutoffs that were actually used. */
   inputSummary: { kMesh: [number, number, number]; kOffset: [number, number, number]; ecutwfc: number; ecutrho: number };
   attempts: AttemptRecord[];

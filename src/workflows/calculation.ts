@@ -1,7 +1,7 @@
 /**
  * `calculation`: one code run to success or a clear failure, the PwBaseWorkChain pattern:
- * prepare → start → wait → parse. Every side effect is an activity; this file only decides.
- * Restarts with repaired parameters (the self-healing handlers) plug into the attempt loop later.
+ * prepare → start → wait → parse → decide (finish, fail, or repair and restart), up to a bound.
+ * Every side effect is an activity; this file only decides, so a restarted worker replays it and carries on.
  */
 import {
   ApplicationFailure,
@@ -15,7 +15,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { PreparedCalculation } from '../activities/calculation.ts';
 import {
   CalculationInputSchema,
   describeZodError,
@@ -24,10 +23,15 @@ import {
   type CalculationResult,
   type ValidCalculationInput,
 } from '../domain/calculation.ts';
-import { isSuccessfulPwExit } from '../domain/codes/qe/exit-codes.ts';
-import type { JobHandle } from '../domain/jobs.ts';
+import { toRepairRecord, type PwRepairRecord, type RestartFrom } from '../domain/codes/qe/handlers.ts';
+import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import type { PwResult } from '../domain/codes/qe/parse.ts';
+import { structureFromPwOutput } from '../domain/codes/qe/restart.ts';
+import type { JobHandle, Resources } from '../domain/jobs.ts';
+import { decideRecovery } from '../domain/recovery/strategy.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
+import type { Structure } from '../domain/structure/structure.ts';
 
 /** Staging and parsing: short, retried on any infrastructure error. */
 const fileWork = proxyActivities<Activities>({
@@ -38,12 +42,15 @@ const fileWork = proxyActivities<Activities>({
 export interface CalculationProgress {
   stage: 'validating' | 'preparing' | 'running' | 'parsing' | 'done' | 'failed' | 'cancelled';
   attempt: number;
+  maxAttempts: number;
   jobId?: string;
+  /** What the last repair did, e.g. "handle_electronic_convergence_not_reached: mixing_beta 0.4 → 0.32". */
+  lastRepair?: string;
 }
 export const calculationProgressQuery = defineQuery<CalculationProgress>('progress');
 
 export async function calculation(rawInput: CalculationInput): Promise<CalculationResult> {
-  const progress: CalculationProgress = { stage: 'validating', attempt: 0 };
+  const progress: CalculationProgress = { stage: 'validating', attempt: 0, maxAttempts: 0 };
   setHandler(calculationProgressQuery, () => progress);
 
   const parsed = CalculationInputSchema.safeParse(rawInput);
@@ -57,30 +64,56 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     { key: SEARCH_ATTRIBUTE_KEYS.formula, value: formula },
     { key: SEARCH_ATTRIBUTE_KEYS.analysis, value: input.analysis },
     { key: SEARCH_ATTRIBUTE_KEYS.code, value: input.code },
-    { key: SEARCH_ATTRIBUTE_KEYS.cluster, value: input.executor.kind === 'local' ? 'local' : input.executor.kind },
+    { key: SEARCH_ATTRIBUTE_KEYS.cluster, value: input.executor.kind },
   ]);
-  upsertMemo({ formula, calculation: input.calculation, protocol: input.protocol, atoms: input.structure.sites.length });
+  upsertMemo({ formula, calculation: input.calculation, protocol: input.protocol, atoms: input.structure.sites.length, attempts: 0 });
+  progress.maxAttempts = input.recovery.maxAttempts;
 
-  // The job's own watcher: heartbeats detect a dead worker in seconds; the walltime bounds the whole wait.
-  const jobWait = proxyActivities<Activities>({
-    startToCloseTimeout: `${input.resources.walltimeSeconds + 300} seconds`,
-    heartbeatTimeout: '10 seconds',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-  });
-
+  // What a repair may change between attempts.
+  let structure: Structure = input.structure;
+  let overrides: PwParameters = input.parameters ?? {};
+  let resources: Resources = input.resources;
+  let restart: { fromWorkDir: string; kind: RestartFrom } = { fromWorkDir: '', kind: 'scratch' };
   const attempts: AttemptRecord[] = [];
+  const repairs: PwRepairRecord[] = [];
   const step = 'pw';
-  const attempt = 1;
-  progress.attempt = attempt;
-  progress.stage = 'preparing';
-  const prepared: PreparedCalculation = await fileWork.prepareCalculation({ input, workflowId, step, attempt });
 
-  let handle: JobHandle | undefined;
-  try {
-    progress.stage = 'running';
-    handle = await fileWork.startJob(prepared.job, input.executor.kind);
-    progress.jobId = handle.jobId;
-    const outcome = await jobWait.waitForJob(handle, {});
+  for (let attempt = 1; ; attempt++) {
+    progress.attempt = attempt;
+    progress.stage = 'preparing';
+    const prepared = await fileWork.prepareCalculation({
+      input,
+      structure,
+      overrides,
+      resources,
+      workflowId,
+      step,
+      attempt,
+      restart: restart.kind === 'scratch' ? undefined : { fromWorkDir: restart.fromWorkDir, kind: restart.kind },
+    });
+
+    // The job's watcher: heartbeats detect a dead worker in seconds; the walltime bounds the whole wait.
+    const jobWait = proxyActivities<Activities>({
+      startToCloseTimeout: `${resources.walltimeSeconds + 300} seconds`,
+      heartbeatTimeout: '10 seconds',
+      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+    });
+    let handle: JobHandle | undefined;
+    let outcome;
+    try {
+      progress.stage = 'running';
+      handle = await fileWork.startJob(prepared.job, input.executor.kind);
+      progress.jobId = handle.jobId;
+      outcome = await jobWait.waitForJob(handle, {});
+    } catch (err) {
+      if (isCancellation(err) && handle) {
+        progress.stage = 'cancelled';
+        const h = handle;
+        await CancellationScope.nonCancellable(() => fileWork.cancelJob(h));
+      }
+      throw err;
+    }
+
     progress.stage = 'parsing';
     const { result, artifacts } = await fileWork.parseCalculation({
       workflowId,
@@ -90,8 +123,43 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       outcome,
       parameters: prepared.parameters,
     });
-    attempts.push({ attempt, job: outcome, exitCode: result.exitCode, exitName: result.exitName, workDir: prepared.job.workDir });
-    const ok = isSuccessfulPwExit(result.exitCode);
+
+    const decision = decideRecovery(input.recovery, {
+      calculation: input.calculation,
+      parameters: prepared.parameters as PwParameters,
+      overrides,
+      structure,
+      result,
+      previousRepairs: repairs,
+      attempt,
+      resources,
+      jobState: outcome.state,
+    });
+    attempts.push({
+      attempt,
+      job: outcome,
+      exitCode: result.exitCode,
+      exitName: result.exitName,
+      exitMessage: result.exitMessage,
+      workDir: prepared.job.workDir,
+      restartFrom: restart.kind,
+      decision: { action: decision.action, handler: decision.handler, message: decision.message, changes: decision.changes },
+      artifacts,
+    });
+    upsertMemo({ attempts: attempt });
+
+    if (decision.action === 'restart') {
+      repairs.push(toRepairRecord(decision));
+      overrides = decision.overrides ?? overrides;
+      structure = decision.structure ?? structure;
+      resources = { ...resources, ...definedOnly(decision.resources) };
+      restart = { fromWorkDir: prepared.job.workDir, kind: decision.restartFrom ?? 'scratch' };
+      progress.lastRepair = `${decision.handler ?? 'restart'}: ${decision.message}`;
+      continue;
+    }
+
+    const ok = decision.action === 'finish';
+    const exitCode = ok ? (decision.exitCode ?? result.exitCode) : result.exitCode;
     const summary: CalculationResult = {
       workflowId,
       code: input.code,
@@ -99,27 +167,39 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       protocol: input.protocol,
       formula,
       ok,
-      exitCode: result.exitCode,
+      exitCode,
       exitName: result.exitName,
-      exitMessage: result.exitMessage,
+      exitMessage: ok ? result.exitMessage : decision.message,
       outputs: result,
+      finalStructure: decision.structure ?? (ok ? relaxedStructure(input.calculation, result, structure) : structure),
       inputSummary: prepared.inputSummary,
       attempts,
       artifacts,
-      remoteFolder: { host: 'local', path: prepared.job.workDir },
+      remoteFolder: { host: input.executor.kind, path: prepared.job.workDir },
     };
     progress.stage = ok ? 'done' : 'failed';
     if (!ok) {
       // The parsed result travels with the failure: nothing computed is lost.
-      throw ApplicationFailure.nonRetryable(`pw.x ${input.calculation} failed: ${result.exitCode} ${result.exitName}: ${result.exitMessage}`, 'CalculationFailed', summary);
+      throw ApplicationFailure.nonRetryable(
+        `pw.x ${input.calculation} failed after ${attempt} attempt(s): ${result.exitCode} ${result.exitName}: ${decision.message}`,
+        'CalculationFailed',
+        summary,
+      );
     }
     return summary;
-  } catch (err) {
-    if (isCancellation(err) && handle) {
-      progress.stage = 'cancelled';
-      const h = handle;
-      await CancellationScope.nonCancellable(() => fileWork.cancelJob(h));
-    }
-    throw err;
   }
+}
+
+/** A relaxation's output structure (the input structure for other calculations, or when none was printed). */
+function relaxedStructure(calculation: ValidCalculationInput['calculation'], result: PwResult, start: Structure): Structure {
+  if (calculation !== 'relax' && calculation !== 'vc-relax') return start;
+  try {
+    return structureFromPwOutput(result, start);
+  } catch {
+    return start;
+  }
+}
+
+function definedOnly<T extends object>(o: T | undefined): Partial<T> {
+  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

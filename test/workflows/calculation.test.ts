@@ -2,10 +2,9 @@
  * The calculation workflow on the real stack: the suite's Temporal dev server, a worker with the real
  * activities, the local executor and Debian's pw.x on bulk Si.
  */
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,16 +13,8 @@ import type { CalculationResult } from '../../src/domain/calculation.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { createActivities } from '../../src/activities/index.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { recordHistory } from '../support/histories.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const HISTORY_DIR = join(here, 'histories');
-
-/** Saves a history for test/workflows/replay.test.ts when asked to (CRYSTALMATH_RECORD_HISTORIES=1). */
-function record(name: string, history: Parameters<typeof historyToJSON>[0]): void {
-  if (process.env.CRYSTALMATH_RECORD_HISTORIES !== '1') return;
-  mkdirSync(HISTORY_DIR, { recursive: true });
-  writeFileSync(join(HISTORY_DIR, name), historyToJSON(history));
-}
 
 describe('calculation workflow: Si scf with real pw.x', () => {
   let env: TestWorkflowEnvironment;
@@ -99,10 +90,10 @@ describe('calculation workflow: Si scf with real pw.x', () => {
   it("replays its own recorded history (determinism)", async () => {
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
-    record('calculation-si-scf.json', history);
+    recordHistory('calculation-si-scf.json', history);
   });
 
-  it('fails clearly and keeps the parsed result when pw.x does not converge', async () => {
+  it('fails clearly and keeps the parsed result when pw.x does not converge (fail_fast)', async () => {
     const handle = await startCalculation(
       env.client,
       {
@@ -111,6 +102,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
         calculation: 'scf',
         protocol: 'fast',
         parameters: { electrons: { electron_maxstep: 2 } },
+        recovery: { strategy: 'fail_fast' },
       },
       { taskQueue: settings.taskQueue },
     );
@@ -122,7 +114,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     expect(failed.outputs.scfConverged).toBe(false);
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
-    record('calculation-si-scf-not-converged.json', history);
+    recordHistory('calculation-si-scf-not-converged.json', history);
   });
 
   it('rejects invalid input before it reaches Temporal, naming the field', async () => {

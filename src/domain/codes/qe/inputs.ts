@@ -150,6 +150,8 @@ export interface PwInputRequest {
   kpoints?: { mesh: KMesh; offset?: KOffset } | { distance: number };
   /** Valence electrons per element (the pseudopotentials' z_valence). When known, an insulator's scf gets empty bands so the gap on the mesh is printed. */
   valenceElectrons?: Record<string, number>;
+  /** The job's walltime: pw.x gets max_seconds = 95 % of it, so it stops cleanly and leaves restart files. */
+  walltimeSeconds?: number;
   /** Merged last: win over protocol values. */
   overrides?: PwParameters;
 }
@@ -187,6 +189,7 @@ const PwInputRequestSchema = z.object({
   electronicType: z.enum(['auto', 'insulator', 'metal']).optional(),
   kpoints: PwKpointsSchema.optional(),
   valenceElectrons: z.record(z.string(), z.number().positive()).optional(),
+  walltimeSeconds: z.number().positive().optional(),
   overrides: PwParametersSchema.optional(),
 });
 
@@ -300,6 +303,7 @@ export function buildPwInput(req: PwInputRequest): PwInput {
     });
   }
   if (relaxing) control.nstep = protocol.nstep;
+  if (r.walltimeSeconds !== undefined) control.max_seconds = Math.max(1, Math.floor(0.95 * r.walltimeSeconds));
 
   const familyEcutwfc = round(selection.ecutwfc * protocol.cutoffScale);
   const familyEcutrho = round(selection.ecutrho * protocol.cutoffScale);

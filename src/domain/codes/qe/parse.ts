@@ -1352,7 +1352,9 @@ function parseUnsafe(input: PwParseInput): PwResult {
         name = 'ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED';
         break decide;
       }
-      if (!ionicConverged && maxSteps) {
+      // pw.x 6.7 counts the final SCF of a vc-relax as a step: with a small nstep it stops there with exit
+      // status 3 after "bfgs converged". The relaxed structure exists, so this too is nstep exceeded.
+      if ((!ionicConverged && maxSteps) || (ionicConverged && exitStatus === 3)) {
         name = 'ERROR_IONIC_CYCLE_EXCEEDED_NSTEP';
         break decide;
       }

@@ -1,0 +1,111 @@
+/**
+ * Self-healing with real pw.x: runs that really fail, a handler that really repairs them, and a final success.
+ * The failures are provoked with input settings (LOCAL-STACK.md: each reproduces in about a second).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.ts';
+import { CalculationFailedError, calculationResult, startCalculation } from '../../src/client.ts';
+import type { CalculationInput } from '../../src/domain/calculation.ts';
+import { parsePwInputNamelists } from '../../src/domain/codes/qe/inputs.ts';
+import { builtinStructure } from '../../src/domain/structure/index.ts';
+import type { Structure } from '../../src/domain/structure/structure.ts';
+import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { recordHistory } from '../support/histories.ts';
+
+describe('calculation workflow: failures repaired by the pw.x handlers (real pw.x)', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let running: Promise<void>;
+  const settings = testSettings('recovery');
+
+  beforeAll(async () => {
+    env = await connectTestEnv();
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: settings.taskQueue,
+      workflowBundle: await workflowBundle(),
+      activities: createActivities(settings),
+    });
+    running = worker.run();
+  });
+  afterAll(async () => {
+    worker?.shutdown();
+    await running;
+    await env?.teardown();
+  });
+
+  let lastHandle: Awaited<ReturnType<typeof startCalculation>>;
+  const run = async (input: Partial<CalculationInput>) => {
+    lastHandle = await startCalculation(
+      env.client,
+      { code: 'qe-pw', structure: builtinStructure('Si')!, calculation: 'scf', protocol: 'fast', ...input },
+      { taskQueue: settings.taskQueue },
+    );
+    return calculationResult(lastHandle);
+  };
+  const inputOf = (workDir: string) => parsePwInputNamelists(readFileSync(join(workDir, 'pw.in'), 'utf8'));
+
+  it('410 (electron_maxstep too small): mixing_beta × 0.8 and a full restart, until it converges', async () => {
+    const result = await run({ parameters: { electrons: { electron_maxstep: 3 } } });
+    expect(result.ok).toBe(true);
+    expect(result.exitCode).toBe(0);
+    const [first, second] = result.attempts;
+    expect(first!.exitCode).toBe(410);
+    expect(first!.decision.handler).toBe('handle_electronic_convergence_not_reached');
+    expect(first!.decision.changes).toMatchObject({ 'electrons.mixing_beta': { from: 0.4, to: 0.32 }, 'control.restart_mode': { to: 'restart' } });
+    // The repaired input really ran, from the parent's files (staged, not recomputed).
+    expect(second!.restartFrom).toBe('full');
+    expect(inputOf(second!.workDir).electrons!.mixing_beta).toBe(0.32);
+    expect(inputOf(second!.workDir).control!.restart_mode).toBe('restart');
+    expect(readFileSync(join(second!.workDir, 'pw.out'), 'utf8')).toMatch(/reading|restart/i);
+    expect(result.attempts.at(-1)!.exitCode).toBe(0);
+    recordHistory('calculation-si-scf-410-repaired.json', await lastHandle.fetchHistory());
+  });
+
+  it('the same failure under fail_fast and retry: no repair, and retry gives up at the bound', async () => {
+    const failFast = await run({ parameters: { electrons: { electron_maxstep: 3 } }, recovery: { strategy: 'fail_fast' } }).catch((e) => e);
+    expect(failFast).toBeInstanceOf(CalculationFailedError);
+    expect((failFast as CalculationFailedError).result.attempts).toHaveLength(1);
+
+    const retry = await run({ parameters: { electrons: { electron_maxstep: 3 } }, recovery: { strategy: 'retry', maxAttempts: 2 } }).catch((e) => e);
+    expect(retry).toBeInstanceOf(CalculationFailedError);
+    const attempts = (retry as CalculationFailedError).result.attempts;
+    expect(attempts.map((a) => a.exitCode)).toEqual([410, 410]);
+    expect(attempts[0]!.decision).toMatchObject({ action: 'restart', handler: 'retry' });
+    expect(inputOf(attempts[1]!.workDir).electrons!.mixing_beta).toBe(0.4);
+    expect(attempts[1]!.decision.message).toMatch(/gave up after 2 attempts/);
+  });
+
+  it('400 (max_seconds reached): restart_mode restart continues where pw.x stopped', async () => {
+    const result = await run({
+      kpoints: { mesh: [8, 8, 8] },
+      parameters: { control: { max_seconds: 1 }, system: { ecutwfc: 40, ecutrho: 160 } },
+      recovery: { strategy: 'adaptive', maxAttempts: 10 },
+    });
+    expect(result.ok).toBe(true);
+    expect(result.attempts[0]!.exitCode).toBe(400);
+    expect(result.attempts[0]!.decision.handler).toBe('handle_out_of_walltime');
+    expect(inputOf(result.attempts[1]!.workDir).control!.restart_mode).toBe('restart');
+    expect(result.attempts.at(-1)!.exitCode).toBe(0);
+  });
+
+  it('insufficient bands (smearing, highest band occupied): nbnd raised, restart from the charge density', async () => {
+    // fcc Mg, one atom, 2 valence electrons, smearing: with one band that band is fully occupied.
+    const a = 4.53;
+    const mg: Structure = { lattice: [[0, a / 2, a / 2], [a / 2, 0, a / 2], [a / 2, a / 2, 0]], sites: [{ species: 'Mg', frac: [0, 0, 0] }] };
+    const result = await run({ structure: mg, electronicType: 'metal', parameters: { system: { nbnd: 1 } } });
+    expect(result.ok).toBe(true);
+    const [first, second] = result.attempts;
+    expect(first!.exitCode).toBe(0);
+    expect(first!.decision.handler).toBe('sanity_check_insufficient_bands');
+    expect(first!.decision.changes).toMatchObject({ 'system.nbnd': { from: 1, to: 5 } });
+    expect(second!.restartFrom).toBe('charge-density');
+    expect(inputOf(second!.workDir).system!.nbnd).toBe(5);
+    expect(inputOf(second!.workDir).electrons!.startingpot).toBe('file');
+    expect(result.outputs.insufficientBands).toBe(false);
+  });
+});
