@@ -121,4 +121,13 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     const bad = { code: 'qe-pw', structure: { lattice: [[1, 0, 0], [0, 1, 0], [0, 0, 1]], sites: [{ species: 'si', frac: [0, 0, 0] }] }, calculation: 'scf' };
     await expect(startCalculation(env.client, bad as never, { taskQueue: settings.taskQueue })).rejects.toThrow(/structure\.sites\.0\.species: must be an element symbol/);
   });
+
+  it('rejects invalid input that bypasses the client (e.g. the Temporal CLI), naming the field', async () => {
+    const handle = await env.client.workflow.start('calculation', {
+      taskQueue: settings.taskQueue,
+      workflowId: `bad-input-${Date.now()}`,
+      args: [{ code: 'qe-pw', structure: builtinStructure('Si'), calculation: 'scf', protocol: 'ultra' }],
+    });
+    await expect(calculationResult(handle as never)).rejects.toThrow(/protocol: Invalid option/);
+  });
 });
