@@ -108,4 +108,35 @@ describe('calculation workflow: failures repaired by the pw.x handlers (real pw.
     expect(inputOf(second!.workDir).electrons!.startingpot).toBe('file');
     expect(result.outputs.insufficientBands).toBe(false);
   });
+
+  it('710 (not converged but scf_must_converge false): finishes with the warning, no restart', async () => {
+    const result = await run({ parameters: { electrons: { electron_maxstep: 1, scf_must_converge: false } } });
+    expect(result.ok).toBe(true);
+    expect(result.exitCode).toBe(710);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.attempts[0]!.decision).toMatchObject({ action: 'finish', handler: 'handle_electronic_convergence_warning' });
+  });
+
+  it('502 (nstep exceeded in a strained Si vc-relax): restarts from the output structure and charge density', async () => {
+    // pw.x 6.7 counts the final SCF of a vc-relax as an ionic step, so nstep=1 can never finish; nstep=2 can.
+    const si = builtinStructure('Si')!;
+    const strained: Structure = {
+      lattice: si.lattice.map((row) => row.map((x) => x * 1.03)) as Structure['lattice'],
+      sites: [
+        { species: 'Si', frac: [0, 0, 0] },
+        { species: 'Si', frac: [0.26, 0.25, 0.24] },
+      ],
+    };
+    const result = await run({ calculation: 'vc-relax', structure: strained, parameters: { control: { nstep: 2 } }, recovery: { strategy: 'adaptive', maxAttempts: 6 } });
+    expect(result.ok).toBe(true);
+    const [first, second] = result.attempts;
+    expect(first!.exitCode).toBe(502);
+    expect(first!.decision.handler).toBe('handle_relax_recoverable_ionic_convergence_error');
+    expect(second!.restartFrom).toBe('charge-density');
+    // The second attempt started from the first one's output structure, not the input.
+    const secondInput = readFileSync(join(second!.workDir, 'pw.in'), 'utf8');
+    expect(secondInput).not.toContain('0.2600000000');
+    expect(result.finalStructure.lattice).not.toEqual(strained.lattice);
+    expect(result.attempts.at(-1)!.exitCode).toBe(0);
+  });
 });

@@ -791,6 +791,8 @@ function parseStdout(stdout: string, crash: string | undefined): StdoutData {
     return f;
   };
   let lastIteration = 0;
+  let scfThresholdRy: number | undefined;
+  let lastAccuracyRy: number | undefined;
   const currentScf = (): ScfBlock => {
     let b = d.scfBlocks[d.scfBlocks.length - 1];
     if (!b || b.state !== 'running') {
@@ -872,12 +874,25 @@ function parseStdout(stdout: string, crash: string | undefined): StdoutData {
     }
     if (/Self-consistent Calculation/.test(line)) d.hints.selfConsistent = true;
     if (/Band Structure Calculation/.test(line)) d.hints.bandStructure = true;
+    const thr = /^\s*(?:scf )?convergence threshold\s*=\s*([-+0-9.eEdD]+)/.exec(line);
+    if (thr) scfThresholdRy = Number(thr[1]!.replace(/[dD]/, 'e'));
+    const acc = /estimated scf accuracy\s*<\s*([-+0-9.eEdD]+)\s*Ry/.exec(line);
+    if (acc) lastAccuracyRy = Number(acc[1]!.replace(/[dD]/, 'e'));
     const conv = /convergence has been achieved in\s+(\d+)\s+iterations/.exec(line);
     if (conv) {
       const b = currentScf();
       b.iterations = Number(conv[1]);
-      b.state = 'converged';
+      // With scf_must_converge=.false., pw.x 6.x prints "convergence has been achieved" when it merely ran out
+      // of iterations: the last estimated accuracy, not the message, tells.
+      if (lastAccuracyRy !== undefined && scfThresholdRy !== undefined && lastAccuracyRy > scfThresholdRy) {
+        b.state = 'failed';
+        d.electronicNotConverged = true;
+        if (d.finalScf) d.finalScfFailed = true;
+        else d.ionicScfFailed = true;
+        d.warnings.add(`convergence reported after ${b.iterations} iterations, but the estimated scf accuracy ${lastAccuracyRy} Ry is above the threshold ${scfThresholdRy} Ry`);
+      } else b.state = 'converged';
       lastIteration = 0;
+      lastAccuracyRy = undefined;
       continue;
     }
     const notConv = /convergence NOT achieved after\s+(\d+)\s+iterations/.exec(line);
