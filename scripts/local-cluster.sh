@@ -22,7 +22,7 @@
 # Exit status: 0 ok, 1 failure, 2 usage, 3 packages missing and not installable here (not root, no sudo).
 set -euo pipefail
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 cmd="${1:-}"
 [ -n "$cmd" ] || usage

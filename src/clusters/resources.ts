@@ -74,8 +74,8 @@ export interface ResourceEstimate {
   cpusPerTask: number;
   useGpu: boolean;
   gpusPerNode: number;
-  /** Memory per node; absent when the partition's memory is unknown and no estimate applies. */
-  memoryGb?: number;
+  /** Memory per node: ranks per node × GB per rank, capped at the partition's memory. */
+  memoryGb: number;
   walltimeSeconds: number;
   /** `D-HH:MM:SS`. */
   walltime: string;
@@ -249,7 +249,7 @@ export function getOptimalResources(req: ResourceRequest, profile?: ClusterProfi
     }
   } else ranksPerNode = ranks;
 
-  let memoryGb: number | undefined = Math.ceil(ranksPerNode * gbPerRank);
+  let memoryGb = Math.ceil(ranksPerNode * gbPerRank);
   if (partition?.memoryGb !== undefined && memoryGb > partition.memoryGb) memoryGb = Math.floor(partition.memoryGb);
 
   let walltimeSeconds = Math.ceil((hours * 3600) / 60) * 60;
