@@ -34,6 +34,10 @@ export const CalculationInputSchema = z.object({
   resources: ResourcesSchema.default({ walltimeSeconds: 3600, mpiRanks: 1 }),
   /** How failures are repaired: strategy (fail_fast, retry, adaptive, checkpoint) and the bound on attempts. */
   recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5 }),
+  /** Files handed over from an earlier calculation (e.g. an scf's charge density for bands / nscf). */
+  parent: z
+    .strictObject({ workDir: z.string().min(1), kind: z.enum(['charge-density', 'full']) })
+    .optional(),
   /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
   analysis: z.string().min(1).max(64).default('scf'),
 });

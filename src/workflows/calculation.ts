@@ -73,7 +73,9 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
   let structure: Structure = input.structure;
   let overrides: PwParameters = input.parameters ?? {};
   let resources: Resources = input.resources;
-  let restart: { fromWorkDir: string; kind: RestartFrom } = { fromWorkDir: '', kind: 'scratch' };
+  let restart: { fromWorkDir: string; kind: RestartFrom } = input.parent
+    ? { fromWorkDir: input.parent.workDir, kind: input.parent.kind }
+    : { fromWorkDir: '', kind: 'scratch' };
   const attempts: AttemptRecord[] = [];
   const repairs: PwRepairRecord[] = [];
   const step = 'pw';
