@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything CrystalMath needs on a fresh Debian/Ubuntu machine, idempotent (a second run does nothing):
 #   Debian packages: Quantum ESPRESSO (pw.x & co.) and its data (pseudopotentials), docker-compose (to validate
-#   docker-compose.yml), npm dependencies from package-lock.json, and the pinned Temporal CLI (dev server +
+#   docker-compose.yml), SLURM + munge + OpenSSH server (the local test cluster), npm dependencies from package-lock.json, and the pinned Temporal CLI (dev server +
 #   Web UI) in .tools/bin. Finally links the `crystalmath` command onto PATH when npm allows it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,10 @@ command -v pw.x >/dev/null || missing+=(quantum-espresso)
 [ -f /usr/share/doc/quantum-espresso/examples/EPW/sic/pp/Si.pz-vbc.UPF.gz ] || missing+=(quantum-espresso-data)
 command -v docker-compose >/dev/null || missing+=(docker-compose)
 command -v timeout >/dev/null || missing+=(coreutils)
+# A real single-node SLURM and an sshd on loopback for the cluster tests (scripts/local-cluster.sh starts them).
+command -v sbatch >/dev/null || missing+=(slurm-wlm)
+command -v munged >/dev/null || [ -x /usr/sbin/munged ] || missing+=(munge)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
