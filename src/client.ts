@@ -87,3 +87,7 @@ export class CalculationFailedError extends Error {
     super(message);
   }
 }
+
+export { WorkflowBuilder, BuiltWorkflow, BuildError, ErrorRecoveryStrategy } from './api/builder.ts';
+export { Workflow, WorkflowRunError, type WorkflowStatus, type ProgressUpdate } from './api/workflow.ts';
+export type { WorkflowPlan } from './domain/plan/plan.ts';

@@ -1,2 +1,3 @@
 /** Every workflow a CrystalMath worker registers (the bundle's entry point). */
 export { calculation, calculationProgressQuery } from './calculation.ts';
+export { plan, planProgressQuery } from './plan.ts';

@@ -1,0 +1,122 @@
+/**
+ * Handles on submitted workflows: status, progress, result and cancellation by id, from any process
+ * (the id is all a script needs to keep, e.g. across a client restart).
+ */
+import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { CalculationResult } from '../domain/calculation.ts';
+import type { PlanProgress, PlanResult } from '../workflows/plan.ts';
+import { connectClient } from '../client.ts';
+
+export type WorkflowState = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
+
+export interface WorkflowStatus {
+  workflowId: string;
+  type: string;
+  state: WorkflowState;
+  progressPercent: number;
+  stepName?: string;
+  message?: string;
+  errors: string[];
+}
+
+export interface ProgressUpdate {
+  percent: number;
+  stepName?: string;
+  message: string;
+  status: 'running' | 'completed' | 'failed';
+  /** Partial results while running; the final result when completed. */
+  intermediateResult?: PlanResult | Record<string, CalculationResult>;
+}
+
+/** A workflow failed: its message, and whatever it had computed before failing. */
+export class WorkflowRunError extends Error {
+  override name = 'WorkflowRunError';
+  constructor(message: string, readonly partialResult?: unknown) {
+    super(message);
+  }
+}
+
+const STATE: Record<string, WorkflowState> = {
+  RUNNING: 'running',
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed_out',
+  CONTINUED_AS_NEW: 'continued_as_new',
+};
+
+async function withClient<T>(client: Client | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+  if (client) return fn(client);
+  const own = await connectClient();
+  try {
+    return await fn(own);
+  } finally {
+    await own.connection.close();
+  }
+}
+
+export const Workflow = {
+  async getStatus(workflowId: string, opts: { client?: Client } = {}): Promise<WorkflowStatus> {
+    return withClient(opts.client, async (client) => {
+      const handle = client.workflow.getHandle(workflowId);
+      let description;
+      try {
+        description = await handle.describe();
+      } catch (e) {
+        if (e instanceof WorkflowNotFoundError) throw new WorkflowRunError(`no workflow with id ${workflowId}`);
+        throw e;
+      }
+      const state = STATE[description.status.name] ?? 'unknown';
+      const status: WorkflowStatus = { workflowId, type: description.type, state, progressPercent: state === 'completed' ? 100 : 0, errors: [] };
+      try {
+        const progress = await handle.query<PlanProgress | { stage: string; attempt: number; maxAttempts: number; lastRepair?: string }>('progress');
+        if ('percent' in progress) {
+          status.progressPercent = progress.percent;
+          status.stepName = progress.stepName;
+          status.message = progress.message;
+          status.errors = progress.steps.filter((s) => s.error).map((s) => `${s.name}: ${s.error}`);
+        } else {
+          status.progressPercent = progress.stage === 'done' ? 100 : Math.min(95, 20 * progress.attempt);
+          status.stepName = progress.stage;
+          status.message = `attempt ${progress.attempt} of at most ${progress.maxAttempts}${progress.lastRepair ? `; last repair: ${progress.lastRepair}` : ''}`;
+        }
+      } catch {
+        // A closed workflow answers queries only while a worker can replay it; status alone is still right.
+      }
+      if (state === 'failed') {
+        try {
+          await handle.result();
+        } catch (e) {
+          status.errors.push(failureMessage(e));
+        }
+      }
+      return status;
+    });
+  },
+
+  /** The result of a finished workflow (waits while it runs). Failures throw WorkflowRunError with the partial result. */
+  async getResult<T = PlanResult>(workflowId: string, opts: { client?: Client } = {}): Promise<T> {
+    return withClient(opts.client, async (client) => {
+      try {
+        return (await client.workflow.getHandle(workflowId).result()) as T;
+      } catch (e) {
+        if (e instanceof WorkflowFailedError) {
+          const cause = e.cause instanceof ApplicationFailure ? e.cause : undefined;
+          throw new WorkflowRunError(failureMessage(e), cause?.details?.[0]);
+        }
+        throw e;
+      }
+    });
+  },
+
+  async cancel(workflowId: string, opts: { client?: Client } = {}): Promise<void> {
+    await withClient(opts.client, (client) => client.workflow.getHandle(workflowId).cancel());
+  },
+};
+
+export function failureMessage(e: unknown): string {
+  if (e instanceof WorkflowFailedError && e.cause) return e.cause.message;
+  return e instanceof Error ? e.message : String(e);
+}

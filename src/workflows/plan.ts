@@ -1,0 +1,134 @@
+/**
+ * `plan`: executes a WorkflowPlan (the DAG `WorkflowBuilder` builds). Each step is a `calculation` child
+ * workflow; steps start as soon as their dependencies are done, so independent steps run in parallel.
+ * A failed step stops its dependants only; the others finish, and the plan then fails with every
+ * result gathered so far (nothing computed is lost).
+ */
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  defineQuery,
+  executeChild,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CalculationResult } from '../domain/calculation.ts';
+import { describeZodError } from '../domain/calculation.ts';
+import { readySteps, WorkflowPlanSchema, type WorkflowPlan, type WorkflowPlanInput } from '../domain/plan/plan.ts';
+import { calculationInputForStep, unsupportedStepReason } from '../domain/plan/steps.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
+import { cellFormula } from '../domain/structure/lattice.ts';
+import { calculation } from './calculation.ts';
+
+export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+
+export interface PlanProgress {
+  /** 0–100: finished steps over all steps. */
+  percent: number;
+  status: 'running' | 'completed' | 'failed';
+  /** The step that changed last. */
+  stepName?: string;
+  message: string;
+  steps: { name: string; type: string; status: StepStatus; workflowId: string; error?: string }[];
+  /** Results of the steps finished so far (small summaries, not files). */
+  results: Record<string, CalculationResult>;
+}
+export const planProgressQuery = defineQuery<PlanProgress>('progress');
+
+export interface PlanResult {
+  workflowId: string;
+  name?: string;
+  formula: string;
+  ok: boolean;
+  steps: PlanProgress['steps'];
+  results: Record<string, CalculationResult>;
+}
+
+export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
+  const parsed = WorkflowPlanSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid workflow plan: ${describeZodError(parsed.error)}`, 'InvalidPlan');
+  const p: WorkflowPlan = parsed.data;
+  for (const step of p.steps) {
+    const reason = unsupportedStepReason(step);
+    if (reason) throw ApplicationFailure.nonRetryable(reason, 'NotSupported');
+  }
+  const { workflowId } = workflowInfo();
+  const formula = cellFormula(p.structure);
+  const analysis = p.name ?? p.steps.map((s) => s.type).join('+');
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.formula, value: formula },
+    { key: SEARCH_ATTRIBUTE_KEYS.analysis, value: analysis },
+    { key: SEARCH_ATTRIBUTE_KEYS.code, value: [...new Set(p.steps.map((s) => s.code))].join(',') },
+    { key: SEARCH_ATTRIBUTE_KEYS.cluster, value: p.cluster },
+  ]);
+  upsertMemo({ formula, steps: p.steps.map((s) => s.name), protocol: p.protocol });
+
+  const progress: PlanProgress = {
+    percent: 0,
+    status: 'running',
+    message: 'starting',
+    steps: p.steps.map((s) => ({ name: s.name, type: s.type, status: 'pending', workflowId: `${workflowId}-${s.name}` })),
+    results: {},
+  };
+  setHandler(planProgressQuery, () => progress);
+  const entry = (name: string) => progress.steps.find((s) => s.name === name)!;
+  const update = (name: string, status: StepStatus, message: string, error?: string) => {
+    const e = entry(name);
+    e.status = status;
+    if (error) e.error = error;
+    progress.stepName = name;
+    progress.message = message;
+    const finished = progress.steps.filter((s) => s.status === 'completed' || s.status === 'failed' || s.status === 'skipped').length;
+    progress.percent = Math.round((100 * finished) / progress.steps.length);
+  };
+
+  const done = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+  const failed = new Set<string>();
+
+  const runStep = async (name: string): Promise<void> => {
+    const step = p.steps.find((s) => s.name === name)!;
+    update(name, 'running', `${name}: running ${step.type} (${step.code})`);
+    try {
+      const result = await executeChild(calculation, {
+        workflowId: entry(name).workflowId,
+        args: [calculationInputForStep(p, step, progress.results)],
+      });
+      progress.results[name] = result;
+      update(name, 'completed', `${name}: done`);
+    } catch (err) {
+      failed.add(name);
+      const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : err;
+      if (cause instanceof ApplicationFailure && cause.type === 'CalculationFailed' && cause.details?.[0]) {
+        progress.results[name] = cause.details[0] as CalculationResult;
+      }
+      update(name, 'failed', `${name}: failed`, (cause as Error).message);
+    } finally {
+      done.add(name);
+      running.delete(name);
+    }
+  };
+
+  for (;;) {
+    // Steps whose dependencies failed (or were skipped) never run.
+    for (const s of p.steps) {
+      if (!done.has(s.name) && !running.has(s.name) && s.dependsOn.some((d) => failed.has(d))) {
+        failed.add(s.name);
+        done.add(s.name);
+        update(s.name, 'skipped', `${s.name}: skipped (a dependency failed)`);
+      }
+    }
+    for (const name of readySteps(p.steps, done, new Set(running.keys()))) running.set(name, runStep(name));
+    if (running.size === 0) break;
+    await Promise.race(running.values());
+  }
+
+  const ok = failed.size === 0;
+  progress.status = ok ? 'completed' : 'failed';
+  progress.message = ok ? 'all steps completed' : `failed: ${[...failed].join(', ')}`;
+  const result: PlanResult = { workflowId, name: p.name, formula, ok, steps: progress.steps, results: progress.results };
+  if (!ok) throw ApplicationFailure.nonRetryable(`plan ${workflowId}: ${progress.message}`, 'PlanFailed', result);
+  return result;
+}
