@@ -1,91 +1,210 @@
 /**
  * `crystalmath`: run and follow CrystalMath workflows from a shell.
- * Exit codes: 0 success, 1 the calculation failed (its parsed result is still printed), 2 bad input,
- * 3 Temporal unreachable or another infrastructure error.
+ * Exit codes: 0 success; 1 the workflow failed (what it computed is still printed); 2 bad input (the message
+ * names the flag or field); 3 Temporal unreachable or another infrastructure error; 4 still running.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
-import {
-  CalculationFailedError,
-  InputError,
-  calculationResult,
-  connectClient,
-  resolveStructure,
-  startCalculation,
-} from './client.ts';
-import { PROTOCOL_NAMES, type CalculationResult } from './domain/calculation.ts';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { BuildError, WorkflowBuilder, type BuiltWorkflow } from './api/builder.ts';
+import { toCSV, toJSON, toLatexTable } from './api/exporters.ts';
+import { Workflow, WorkflowRunError, type ProgressUpdate } from './api/workflow.ts';
+import { ClusterProfileError } from './clusters/loader.ts';
+import { InputError, connectClient, resolveStructure } from './client.ts';
+import { PROTOCOL_NAMES } from './domain/calculation.ts';
+import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
+import { StructureParseError } from './domain/structure/errors.ts';
 import { answers, pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
 import { stopProcessGroup } from './process.ts';
-import { StructureParseError } from './domain/structure/errors.ts';
 import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, type Settings } from './settings.ts';
+import type { PlanResult } from './workflows/plan.ts';
 import { createWorker } from './worker.ts';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 
-const EXIT = { ok: 0, calculationFailed: 1, badInput: 2, infrastructure: 3 } as const;
+const EXIT = { ok: 0, failed: 1, badInput: 2, infrastructure: 3, running: 4 } as const;
 
-/** Analyses the CLI knows; only those marked supported run today, the rest say so instead of failing later. */
-const ANALYSES = { scf: true, relax: false, bands: false, dos: false, phonon: false, elastic: false, gw: false, bse: false, transport: false } as const;
+/** How each `--analysis` becomes a chain of steps. `build()` says "not supported yet" for steps not landed. */
+const ANALYSES: Record<string, (b: WorkflowBuilder) => WorkflowBuilder> = {
+  scf: (b) => b.scf(),
+  relax: (b) => b.relax(),
+  'relax-scf': (b) => b.relax().scf(),
+  standard: (b) => b.relax().scf().thenBands().thenDos(),
+  bands: (b) => b.scf().thenBands(),
+  dos: (b) => b.scf().thenDos(),
+  phonon: (b) => b.relax().thenPhonon(),
+  gw: (b) => b.scf().withGw(),
+  bse: (b) => b.scf().withGw().withBse(),
+};
 
-const RunFlagsSchema = z.object({
+const AnalysisFlagsSchema = z.object({
   structure: z.string().min(1),
-  analysis: z.enum(Object.keys(ANALYSES) as [keyof typeof ANALYSES, ...(keyof typeof ANALYSES)[]]),
+  analysis: z.enum(Object.keys(ANALYSES) as [string, ...string[]]),
   protocol: z.enum(PROTOCOL_NAMES),
   pseudoFamily: z.string().min(1),
+  cluster: z.string().min(1),
+  partition: z.string().min(1).optional(),
   walltime: z.coerce.number().int().positive(),
+  recovery: z.enum(RECOVERY_STRATEGIES),
+  maxAttempts: z.coerce.number().int().min(1).max(20),
   json: z.boolean().optional(),
-  embeddedWorker: z.boolean(),
+  embeddedWorker: z.boolean().optional(),
 });
+type AnalysisFlags = z.infer<typeof AnalysisFlagsSchema>;
 
 const program = new Command('crystalmath').description('Durable computational-materials workflows on Temporal').showHelpAfterError();
 
-program
-  .command('run')
-  .description('run an analysis on a structure and wait for its result')
-  .requiredOption('-s, --structure <name|file>', 'built-in name (Si, MoS2, ...) or a CIF / POSCAR file')
-  .option('-a, --analysis <name>', `analysis: ${Object.keys(ANALYSES).join(', ')}`, 'scf')
-  .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
-  .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
-  .option('--walltime <seconds>', 'walltime limit of the calculation', '3600')
-  .option('--json', 'print the result as JSON')
+function analysisOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('-s, --structure <name|file>', 'built-in name (Si, MoS2, ...) or a CIF / POSCAR file')
+    .option('-a, --analysis <name>', `analysis: ${Object.keys(ANALYSES).join(', ')}`, 'scf')
+    .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
+    .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
+    .option('-c, --cluster <name>', 'cluster profile', 'local')
+    .option('--partition <name>', 'partition of the cluster')
+    .option('--walltime <seconds>', 'walltime limit of each calculation', '3600')
+    .option('--recovery <strategy>', `error recovery: ${RECOVERY_STRATEGIES.join(', ')}`, 'adaptive')
+    .option('--max-attempts <n>', 'attempts per calculation, repairs included', '5')
+    .option('--json', 'machine-readable JSON on stdout');
+}
+
+analysisOptions(program.command('run').description('run an analysis and wait for its result, with live progress'))
   .option('--no-embedded-worker', 'do not run a worker inside this command (rely on `crystalmath worker` processes)')
   .action(async (flags) => {
-    const parsed = RunFlagsSchema.safeParse(flags);
-    if (!parsed.success) throw new InputError(describeFlagErrors(parsed.error));
-    const f = parsed.data;
-    if (!ANALYSES[f.analysis]) throw new InputError(`--analysis ${f.analysis}: not supported yet (supported: ${supportedAnalyses().join(', ')})`);
-    const structure = resolveStructure(f.structure);
+    const f = parseFlags(AnalysisFlagsSchema, flags);
+    const wf = await buildFromFlags(f);
     const settings = loadSettings();
     const uiUrl = await ensureServer(settings, !f.json);
-    const client = await connectClient(settings);
-    const stopWorker = await embeddedWorker(settings, f.embeddedWorker);
+    const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
     try {
-      const handle = await startCalculation(client, {
-        code: 'qe-pw',
-        structure,
-        calculation: 'scf',
-        protocol: f.protocol,
-        pseudoFamily: f.pseudoFamily,
-        analysis: f.analysis,
-        resources: { walltimeSeconds: f.walltime, mpiRanks: 1 },
-      }, { taskQueue: settings.taskQueue });
-      if (!f.json) console.log(`workflow ${handle.workflowId} started${uiUrl ? `: ${uiUrl}/namespaces/${settings.namespace}/workflows/${handle.workflowId}` : ''}`);
+      if (!f.json) console.error(`workflow ${wf.workflowId}${uiUrl ? `: ${uiUrl}/namespaces/${settings.namespace}/workflows/${wf.workflowId}` : ''}`);
+      const bar = new ProgressLine(!f.json);
+      let result: PlanResult | undefined;
       try {
-        printResult(await calculationResult(handle), f.json);
+        for await (const u of wf.runAsync()) {
+          bar.update(u);
+          if (u.status === 'completed') result = u.intermediateResult as PlanResult;
+        }
       } catch (e) {
-        if (e instanceof CalculationFailedError) {
-          printResult(e.result, f.json);
-          console.error(e.message);
-          process.exitCode = EXIT.calculationFailed;
+        bar.done();
+        if (e instanceof WorkflowRunError) {
+          const partial = await Workflow.getResult(wf.workflowId).catch((err) => (err as WorkflowRunError).partialResult as PlanResult | undefined);
+          if (partial) printPlanResult(partial, f.json);
+          console.error(`error: ${e.message}`);
+          process.exitCode = EXIT.failed;
           return;
         }
         throw e;
       }
+      bar.done();
+      printPlanResult(result!, f.json);
     } finally {
       await stopWorker();
+    }
+  });
+
+analysisOptions(program.command('submit').description('start an analysis and print its workflow id (a worker must be running)')).action(async (flags) => {
+  const f = parseFlags(AnalysisFlagsSchema, flags);
+  const wf = await buildFromFlags(f);
+  await requireServer();
+  const id = await wf.submit();
+  console.log(f.json ? JSON.stringify({ workflowId: id }) : id);
+});
+
+program
+  .command('status <workflowId>')
+  .description('state and progress of a workflow')
+  .option('--json', 'print JSON')
+  .action(async (id: string, o: { json?: boolean }) => {
+    await requireServer();
+    const s = await Workflow.getStatus(id);
+    if (o.json) console.log(JSON.stringify(s, null, 2));
+    else {
+      console.log(`${s.workflowId}: ${s.state} ${s.progressPercent}%${s.stepName ? ` (${s.stepName}${s.message ? `: ${s.message}` : ''})` : ''}`);
+      for (const e of s.errors) console.log(`  error: ${e}`);
+    }
+    process.exitCode = s.state === 'completed' ? EXIT.ok : s.state === 'running' ? EXIT.running : EXIT.failed;
+  });
+
+program
+  .command('result <workflowId>')
+  .description('the result of a workflow (waits while it runs)')
+  .option('--json', 'print JSON')
+  .action(async (id: string, o: { json?: boolean }) => {
+    await requireServer();
+    try {
+      printPlanResult(await Workflow.getResult<PlanResult>(id), o.json);
+    } catch (e) {
+      if (e instanceof WorkflowRunError) {
+        if (e.partialResult) printPlanResult(e.partialResult as PlanResult, o.json);
+        console.error(`error: ${e.message}`);
+        process.exitCode = EXIT.failed;
+        return;
+      }
+      throw e;
+    }
+  });
+
+program
+  .command('list')
+  .description('CrystalMath workflows, newest first (filter with a Temporal visibility query)')
+  .option('-q, --query <query>', "e.g. \"CrystalMathFormula='Si2' AND ExecutionStatus='Running'\"")
+  .option('-n, --limit <n>', 'at most this many', '20')
+  .option('--json', 'print JSON')
+  .action(async (o: { query?: string; limit: string; json?: boolean }) => {
+    const limit = parseFlags(z.object({ limit: z.coerce.number().int().positive().max(10_000) }), { limit: o.limit }).limit;
+    await requireServer();
+    const client = await connectClient();
+    try {
+      const rows = [];
+      const query = o.query ? `(${o.query}) AND CrystalMathFormula IS NOT NULL` : 'CrystalMathFormula IS NOT NULL';
+      for await (const wf of client.workflow.list({ query })) {
+        const sa = wf.searchAttributes as Record<string, unknown[] | undefined>;
+        rows.push({
+          workflowId: wf.workflowId,
+          type: wf.type,
+          status: wf.status.name,
+          formula: sa.CrystalMathFormula?.[0],
+          analysis: sa.CrystalMathAnalysis?.[0],
+          cluster: sa.CrystalMathCluster?.[0],
+          started: wf.startTime.toISOString(),
+        });
+        if (rows.length >= limit) break;
+      }
+      if (o.json) console.log(JSON.stringify(rows, null, 2));
+      else for (const r of rows) console.log(`${r.started}  ${String(r.status).padEnd(10)} ${String(r.formula).padEnd(10)} ${String(r.analysis).padEnd(12)} ${r.workflowId}`);
+    } finally {
       await client.connection.close();
     }
+  });
+
+program
+  .command('cancel <workflowId>')
+  .description('cancel a workflow (running jobs are stopped)')
+  .action(async (id: string) => {
+    await requireServer();
+    await Workflow.cancel(id);
+    console.log(`cancellation requested for ${id}`);
+  });
+
+program
+  .command('export <workflowId>')
+  .description('write the results of a finished workflow as JSON, CSV or a LaTeX table')
+  .option('-f, --format <format>', 'json, csv or latex', 'json')
+  .option('-o, --output <file>', 'file to write (default: stdout)')
+  .action(async (id: string, o: { format: string; output?: string }) => {
+    const { format } = parseFlags(z.object({ format: z.enum(['json', 'csv', 'latex']) }), { format: o.format });
+    await requireServer();
+    let result: PlanResult;
+    try {
+      result = await Workflow.getResult<PlanResult>(id);
+    } catch (e) {
+      if (!(e instanceof WorkflowRunError) || !e.partialResult) throw e;
+      result = e.partialResult as PlanResult;
+    }
+    const text = format === 'json' ? toJSON(result) : format === 'csv' ? toCSV(result) : toLatexTable(result);
+    if (o.output) writeFileSync(o.output, text);
+    else process.stdout.write(text);
   });
 
 const server = program.command('server').description('the embedded Temporal dev server (SQLite file under the data dir, with the Web UI)');
@@ -95,8 +214,7 @@ server
   .option('--ui-port <n>', 'Web UI port', String(DEFAULT_UI_PORT))
   .action(async (o) => {
     const settings = loadSettings();
-    const port = portArg(o.port, '--port');
-    const uiPort = portArg(o.uiPort, '--ui-port');
+    const { port, uiPort } = parseFlags(z.object({ port: portSchema, uiPort: portSchema }), o);
     const running = readPidFile(pidFileOf(settings.dataDir));
     if (running) {
       console.log(`already running (pid ${running}); Web UI http://127.0.0.1:${uiPort}`);
@@ -131,40 +249,30 @@ program
     await runWorker();
   });
 
-program
-  .command('result <workflowId>')
-  .description('print the result of a calculation')
-  .option('--json', 'print JSON')
-  .action(async (id: string, o: { json?: boolean }) => {
-    const client = await connectClient();
-    try {
-      printResult(await calculationResult(client.workflow.getHandle(id)), o.json);
-    } catch (e) {
-      if (e instanceof CalculationFailedError) {
-        printResult(e.result, o.json);
-        process.exitCode = EXIT.calculationFailed;
-        return;
-      }
-      throw e;
-    } finally {
-      await client.connection.close();
-    }
-  });
+const portSchema = z.coerce.number().int().min(1).max(65535);
 
-/** zod issues on CLI flags, named as the user typed them: `--protocol: Invalid option ...`. */
-function describeFlagErrors(error: z.ZodError): string {
+/** Validates flags with zod; errors name the flag as the user typed it: `--protocol: Invalid option ...`. */
+function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> {
+  const parsed = schema.safeParse(flags);
+  if (parsed.success) return parsed.data;
   const flag = (key: PropertyKey | undefined) => `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-  return error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; ');
+  throw new InputError(parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; '));
 }
 
-function supportedAnalyses(): string[] {
-  return Object.entries(ANALYSES).filter(([, ok]) => ok).map(([k]) => k);
+async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {
+  const builder = new WorkflowBuilder({ taskQueue: loadSettings().taskQueue }).fromStructure(resolveStructure(f.structure));
+  return ANALYSES[f.analysis]!(builder)
+    .withProtocol(f.protocol)
+    .withPseudoFamily(f.pseudoFamily)
+    .withRecovery(f.recovery, { maxAttempts: f.maxAttempts })
+    .onCluster(f.cluster, { partition: f.partition, resources: { walltimeHours: f.walltime / 3600 } })
+    .named(f.analysis)
+    .build();
 }
 
-function portArg(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InputError(`${flag}: must be a port number (1-65535), got "${v}"`);
-  return n;
+async function requireServer(): Promise<void> {
+  const { temporalAddress } = loadSettings();
+  if (!(await answers(temporalAddress))) throw new InfrastructureError(`no Temporal server answers at ${temporalAddress} (start one with "crystalmath server start", or set TEMPORAL_ADDRESS)`);
 }
 
 async function launchDevServer(settings: Settings, port: number, uiPort: number) {
@@ -186,7 +294,7 @@ async function ensureServer(settings: Settings, verbose: boolean): Promise<strin
   if (settings.temporalAddress !== DEFAULT_TEMPORAL_ADDRESS) {
     throw new InfrastructureError(`no Temporal server answers at ${settings.temporalAddress} (TEMPORAL_ADDRESS)`);
   }
-  if (verbose) console.log(`no Temporal server on ${settings.temporalAddress}: starting the embedded dev server (crystalmath server stop ends it)`);
+  if (verbose) console.error(`no Temporal server on ${settings.temporalAddress}: starting the embedded dev server (crystalmath server stop ends it)`);
   const s = await launchDevServer(settings, Number(DEFAULT_TEMPORAL_ADDRESS.split(':')[1]), DEFAULT_UI_PORT);
   return s.uiUrl;
 }
@@ -209,40 +317,65 @@ async function embeddedWorker(settings: Settings, enabled: boolean): Promise<() 
   };
 }
 
-function printResult(r: CalculationResult, json?: boolean): void {
-  if (json) {
-    console.log(JSON.stringify(r, null, 2));
-    return;
+/** A one-line progress bar on stderr (a line per change when stderr is not a terminal). */
+class ProgressLine {
+  private last = '';
+  constructor(private readonly enabled: boolean) {}
+  update(u: ProgressUpdate): void {
+    if (!this.enabled || u.status !== 'running') return;
+    const width = 24;
+    const filled = Math.round((u.percent / 100) * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${String(u.percent).padStart(3)}%  ${u.message}`;
+    if (line === this.last) return;
+    this.last = line;
+    if (process.stderr.isTTY) process.stderr.write(`\r${line.padEnd(100).slice(0, 100)}`);
+    else process.stderr.write(`${line}\n`);
   }
-  const o = r.outputs;
-  const fmt = (v: number | undefined, digits: number, unit: string) => (v === undefined ? 'n/a' : `${v.toFixed(digits)} ${unit}`);
-  const lines = [
-    `workflow id:      ${r.workflowId}`,
-    `structure:        ${r.formula} (${r.calculation}, protocol ${r.protocol})`,
-    `status:           ${r.ok ? 'ok' : 'FAILED'} (exit ${r.exitCode} ${r.exitName})`,
-    `total energy:     ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`,
-    o.fermiEnergyEv !== undefined ? `Fermi energy:     ${fmt(o.fermiEnergyEv, 4, 'eV')}` : `HOMO / LUMO:      ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`,
-    `band gap:         ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the true band edges)`}`,
-    `k-mesh, cutoffs:  ${r.inputSummary.kMesh.join('x')}, ecutwfc ${r.inputSummary.ecutwfc} Ry, ecutrho ${r.inputSummary.ecutrho} Ry`,
-    `SCF iterations:   ${o.scfIterations ?? 'n/a'}   wall time: ${o.wallTimeSeconds ?? 'n/a'} s`,
-    `files:            ${r.remoteFolder.path}`,
-  ];
-  console.log(lines.join('\n'));
+  done(): void {
+    if (this.enabled && process.stderr.isTTY && this.last) process.stderr.write('\n');
+  }
 }
 
-class InfrastructureError extends Error {}
-
 const GAP_SOURCES: Record<string, string> = {
-  'stdout-homo-lumo': 'lowest unoccupied − highest occupied level on the k-points of this run',
-  'xml-homo-lumo': 'lowest unoccupied − highest occupied level on the k-points of this run',
+  'stdout-homo-lumo': 'LUMO − HOMO on the k-points of this run',
+  'xml-homo-lumo': 'LUMO − HOMO on the k-points of this run',
   'stdout-band-energies': 'from the band energies on the k-points of this run',
   'xml-band-energies': 'from the band energies on the k-points of this run',
 };
 
+function printPlanResult(result: PlanResult, json?: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  const fmt = (v: number | undefined, digits: number, unit: string) => (v === undefined ? 'n/a' : `${v.toFixed(digits)} ${unit}`);
+  console.log(`workflow id:      ${result.workflowId}`);
+  console.log(`structure:        ${result.formula}   status: ${result.ok ? 'ok' : 'FAILED'}`);
+  for (const step of result.steps) {
+    const r = result.results[step.name];
+    console.log(`\n[${step.name}] ${step.status}${step.error ? `: ${step.error}` : ''}`);
+    if (!r) continue;
+    const o = r.outputs;
+    console.log(`  exit:           ${r.exitCode} ${r.exitName} after ${r.attempts.length} attempt(s)${r.attempts.length > 1 ? ` (repairs: ${r.attempts.filter((a) => a.decision.handler).map((a) => a.decision.handler).join(', ')})` : ''}`);
+    console.log(`  total energy:   ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`);
+    if (o.fermiEnergyEv !== undefined) console.log(`  Fermi energy:   ${fmt(o.fermiEnergyEv, 4, 'eV')}`);
+    else console.log(`  HOMO / LUMO:    ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`);
+    console.log(`  band gap:       ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the band edges)`}`);
+    if (o.pressureKbar !== undefined) console.log(`  pressure:       ${fmt(o.pressureKbar, 2, 'kbar')}`);
+    console.log(`  k-mesh, cutoff: ${r.inputSummary.kMesh.join('x')}, ecutwfc ${r.inputSummary.ecutwfc} Ry`);
+    console.log(`  files:          ${r.remoteFolder.path}`);
+  }
+}
+
+class InfrastructureError extends Error {}
+
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError) {
+  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError || e instanceof BuildError || e instanceof ClusterProfileError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.badInput;
+  } else if (e instanceof WorkflowRunError) {
+    console.error(`error: ${e.message}`);
+    process.exitCode = EXIT.failed;
   } else if (e instanceof InfrastructureError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.infrastructure;

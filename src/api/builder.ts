@@ -64,6 +64,7 @@ export class WorkflowBuilder {
   private partition?: string;
   private resources?: Partial<StepResources>;
   private protocol: Protocol = 'moderate';
+  private pseudoFamily?: string;
   private recovery: { strategy: StrategyName; maxAttempts: number } = { strategy: 'adaptive', maxAttempts: 5 };
   private outputDir?: string;
   private progress?: (update: ProgressUpdate) => void;
@@ -125,6 +126,10 @@ export class WorkflowBuilder {
     this.resources = opts.resources;
     return this;
   }
+  withPseudoFamily(name: string): this {
+    this.pseudoFamily = name;
+    return this;
+  }
   withProtocol(protocol: Protocol): this {
     this.protocol = protocol;
     return this;
@@ -179,6 +184,7 @@ export class WorkflowBuilder {
       structure: this.structure,
       structureSource: this.structureSource,
       protocol: this.protocol,
+      pseudoFamily: this.pseudoFamily,
       cluster: this.cluster,
       recovery: this.recovery,
       outputDir: this.outputDir,
@@ -276,7 +282,7 @@ export class BuiltWorkflow {
         }
         let progress: PlanProgress | undefined;
         try {
-          progress = await handle.query<PlanProgress>('progress');
+          progress = await client.connection.withDeadline(Date.now() + 3000, () => handle.query<PlanProgress>('progress'));
         } catch {
           continue; // not started by a worker yet
         }

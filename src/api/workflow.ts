@@ -70,26 +70,34 @@ export const Workflow = {
       }
       const state = STATE[description.status.name] ?? 'unknown';
       const status: WorkflowStatus = { workflowId, type: description.type, state, progressPercent: state === 'completed' ? 100 : 0, errors: [] };
-      try {
-        const progress = await handle.query<PlanProgress | { stage: string; attempt: number; maxAttempts: number; lastRepair?: string }>('progress');
-        if ('percent' in progress) {
-          status.progressPercent = progress.percent;
-          status.stepName = progress.stepName;
-          status.message = progress.message;
-          status.errors = progress.steps.filter((s) => s.error).map((s) => `${s.name}: ${s.error}`);
-        } else {
-          status.progressPercent = progress.stage === 'done' ? 100 : Math.min(95, 20 * progress.attempt);
-          status.stepName = progress.stage;
-          status.message = `attempt ${progress.attempt} of at most ${progress.maxAttempts}${progress.lastRepair ? `; last repair: ${progress.lastRepair}` : ''}`;
+      // Only a running workflow is asked (a closed one would need a worker to replay it just to answer).
+      if (state === 'running') {
+        try {
+          // A query needs a worker; without one it would hang, so give it a few seconds.
+          const progress = await client.connection.withDeadline(Date.now() + 3000, () =>
+            handle.query<PlanProgress | { stage: string; attempt: number; maxAttempts: number; lastRepair?: string }>('progress'),
+          );
+          if ('percent' in progress) {
+            status.progressPercent = progress.percent;
+            status.stepName = progress.stepName;
+            status.message = progress.message;
+            status.errors = progress.steps.filter((s) => s.error).map((s) => `${s.name}: ${s.error}`);
+          } else {
+            status.progressPercent = progress.stage === 'done' ? 100 : Math.min(95, 20 * progress.attempt);
+            status.stepName = progress.stage;
+            status.message = `attempt ${progress.attempt} of at most ${progress.maxAttempts}${progress.lastRepair ? `; last repair: ${progress.lastRepair}` : ''}`;
+          }
+        } catch {
+          // No worker has picked it up yet: the state alone is still right.
         }
-      } catch {
-        // A closed workflow answers queries only while a worker can replay it; status alone is still right.
       }
       if (state === 'failed') {
         try {
           await handle.result();
         } catch (e) {
-          status.errors.push(failureMessage(e));
+          const details = e instanceof WorkflowFailedError && e.cause instanceof ApplicationFailure ? (e.cause.details?.[0] as Partial<PlanResult> | undefined) : undefined;
+          for (const step of details?.steps ?? []) if (step.error) status.errors.push(`${step.name}: ${step.error}`);
+          if (status.errors.length === 0) status.errors.push(failureMessage(e));
         }
       }
       return status;

@@ -57,6 +57,8 @@ export const WorkflowPlanSchema = z
     structure: StructureSchema,
     structureSource: StructureSourceSchema.optional(),
     protocol: z.enum(PROTOCOL_NAMES).default('moderate'),
+    /** Pseudopotential family (plane-wave codes) under the worker's pseudo directory. */
+    pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
     cluster: z.string().min(1).default('local'),
     recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5 }),
     outputDir: z.string().min(1).optional(),

@@ -72,6 +72,7 @@ export function calculationInputForStep(
     structure: structureForStep(plan, step, results),
     calculation,
     protocol: step.protocol ?? plan.protocol,
+    pseudoFamily: plan.pseudoFamily,
     parameters: pwOverridesFor(step),
     recovery: step.recovery ?? plan.recovery,
     analysis: step.type,

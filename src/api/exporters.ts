@@ -1,0 +1,70 @@
+/**
+ * Results as files people use: JSON, CSV (one row per material, step and property — the dataframe of
+ * seed 000) and a LaTeX table. Pure string builders; the caller writes the file.
+ */
+import { volume } from '../domain/structure/lattice.ts';
+import type { PlanResult } from '../workflows/plan.ts';
+
+export interface PropertyRow {
+  formula: string;
+  step: string;
+  property: string;
+  value: number | string;
+  unit: string;
+}
+
+/** The numbers a plan produced, one row each. */
+export function propertyRows(result: PlanResult): PropertyRow[] {
+  const rows: PropertyRow[] = [];
+  for (const [step, r] of Object.entries(result.results)) {
+    const o = r.outputs;
+    const add = (property: string, value: number | string | undefined, unit: string) => {
+      if (value !== undefined) rows.push({ formula: result.formula, step, property, value, unit });
+    };
+    add('exit_code', r.exitCode, '');
+    add('total_energy', o.totalEnergyEv, 'eV');
+    add('final_enthalpy', o.finalEnthalpyRy !== undefined ? o.finalEnthalpyRy * 13.605693122994 : undefined, 'eV');
+    add('fermi_energy', o.fermiEnergyEv, 'eV');
+    add('highest_occupied_level', o.highestOccupiedEv, 'eV');
+    add('lowest_unoccupied_level', o.lowestUnoccupiedEv, 'eV');
+    add('band_gap', o.bandGapEv, 'eV');
+    add('pressure', o.pressureKbar, 'kbar');
+    add('total_force', o.totalForceRyBohr, 'Ry/bohr');
+    add('volume', volume(r.finalStructure.lattice), 'angstrom^3');
+    add('attempts', r.attempts.length, '');
+    add('wall_time', o.wallTimeSeconds, 's');
+  }
+  return rows;
+}
+
+export function toJSON(result: PlanResult): string {
+  return `${JSON.stringify(result, null, 2)}\n`;
+}
+
+export function toCSV(result: PlanResult): string {
+  const quote = (v: string | number) => (typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  const lines = ['formula,step,property,value,unit', ...propertyRows(result).map((r) => [r.formula, r.step, r.property, r.value, r.unit].map(quote).join(','))];
+  return `${lines.join('\n')}\n`;
+}
+
+export function toLatexTable(result: PlanResult, caption = `Computed properties of ${result.formula}`): string {
+  const esc = (s: string) => s.replace(/([_&%#$])/g, '\\$1');
+  const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(8).replace(/\.?0+$/, '')) : esc(v));
+  const body = propertyRows(result)
+    .filter((r) => r.property !== 'exit_code')
+    .map((r) => `${esc(r.formula)} & ${esc(r.step)} & ${esc(r.property.replace(/_/g, ' '))} & ${fmt(r.value)} & ${esc(r.unit.replace('angstrom^3', 'Å$^3$'))} \\\\`);
+  return [
+    '\\begin{table}',
+    '\\centering',
+    `\\caption{${esc(caption)}}`,
+    '\\begin{tabular}{lllrl}',
+    '\\hline',
+    'Material & Step & Property & Value & Unit \\\\',
+    '\\hline',
+    ...body,
+    '\\hline',
+    '\\end{tabular}',
+    '\\end{table}',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,103 @@
+/**
+ * The `crystalmath` CLI as a user runs it: a subprocess, on the suite's Temporal server, with real pw.x.
+ */
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createActivities } from '../../src/activities/index.ts';
+import { alive, sleep } from '../../src/process.ts';
+import { REPO_ROOT } from '../../src/settings.ts';
+import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+
+const settings = testSettings('cli');
+const env = { ...process.env, TEMPORAL_ADDRESS: settings.temporalAddress, CRYSTALMATH_HOME: settings.dataDir, CRYSTALMATH_TASK_QUEUE: settings.taskQueue };
+const cli = (...args: string[]) => {
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), ...args], { env, encoding: 'utf8', timeout: 170_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+describe('crystalmath CLI', () => {
+  let workflowId: string;
+
+  it('run --json computes Si and prints the result as JSON', () => {
+    const r = cli('run', '--structure', 'Si', '--analysis', 'scf', '--protocol', 'fast', '--json');
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(r.stdout);
+    workflowId = result.workflowId;
+    expect(result.ok).toBe(true);
+    expect(result.formula).toBe('Si2');
+    expect(result.results.scf.outputs.totalEnergyRy).toBeLessThan(-15.7);
+  });
+
+  it('status, result, list and export find that run', () => {
+    const status = cli('status', workflowId, '--json');
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'completed', progressPercent: 100 });
+    const result = cli('result', workflowId, '--json');
+    expect(JSON.parse(result.stdout).results.scf.exitCode).toBe(0);
+    const list = cli('list', '--query', `WorkflowId='${workflowId}'`, '--json');
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ workflowId, formula: 'Si2', analysis: 'scf', status: 'COMPLETED' })]);
+    const csv = cli('export', workflowId, '--format', 'csv');
+    expect(csv.stdout.split('\n')[0]).toBe('formula,step,property,value,unit');
+    const energy = JSON.parse(result.stdout).results.scf.outputs.totalEnergyEv;
+    expect(csv.stdout).toContain(`Si2,scf,total_energy,${energy},eV`);
+    expect(cli('export', workflowId, '--format', 'latex').stdout).toMatch(/\\begin\{tabular\}[\s\S]*total energy/);
+  });
+
+  it('bad flags and inputs: a clear message naming the flag, exit code 2', () => {
+    const bad = cli('run', '--structure', 'Si', '--protocol', 'ultra');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--protocol: Invalid option: expected one of "fast"\|"moderate"\|"precise"/);
+    const missing = cli('run', '--structure', 'nowhere.cif');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--structure: "nowhere.cif" is neither a file nor a built-in structure/);
+    const unsupported = cli('run', '--structure', 'Si', '--analysis', 'phonon');
+    expect(unsupported.code).toBe(2);
+    expect(unsupported.stderr).toMatch(/not supported yet/);
+    expect(cli('export', 'x', '--format', 'xml').stderr).toMatch(/--format: Invalid option/);
+    expect(cli('list', '--limit', '0').code).toBe(2);
+  });
+
+  describe('submit and cancel', () => {
+    let testEnv: TestWorkflowEnvironment;
+    let worker: Worker;
+    let running: Promise<void>;
+    afterAll(async () => {
+      worker?.shutdown();
+      await running;
+      await testEnv?.teardown();
+    });
+
+    it('cancel stops the running pw.x job', async () => {
+      testEnv = await connectTestEnv();
+      worker = await Worker.create({ connection: testEnv.nativeConnection, taskQueue: settings.taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(settings) });
+      running = worker.run();
+      // A slow enough run (precise protocol, many k-points) to be caught while it runs.
+      const submitted = cli('submit', '--structure', 'Si', '--analysis', 'scf', '--protocol', 'precise', '--json');
+      expect(submitted.code).toBe(0);
+      const id = JSON.parse(submitted.stdout).workflowId as string;
+      const jobDir = join(settings.workRoot, `${id}-scf`, 'pw', '1');
+      for (let i = 0; i < 600 && !existsSync(join(jobDir, '.crystalmath', 'pid')); i++) await sleep(50);
+      const pid = Number(readFileSync(join(jobDir, '.crystalmath', 'pid'), 'utf8'));
+      expect(alive(pid)).toBe(true);
+
+      expect(cli('cancel', id).code).toBe(0);
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'failed' && state !== 'cancelled'; i++) {
+        await sleep(200);
+        state = JSON.parse(cli('status', id, '--json').stdout).state;
+      }
+      // The plan records the cancelled step as failed; the calculation child is cancelled and its job killed.
+      expect(['failed', 'cancelled']).toContain(state);
+      for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+      expect(alive(pid)).toBe(false);
+      expect(readdirSync(join(jobDir, '.crystalmath'))).toContain('cancelled');
+    });
+  });
+});
+
+void spawn;
