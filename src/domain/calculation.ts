@@ -33,7 +33,7 @@ export const CalculationInputSchema = z.object({
   executor: ExecutorSpecSchema.default({ kind: 'local' }),
   resources: ResourcesSchema.default({ walltimeSeconds: 3600, mpiRanks: 1 }),
   /** How failures are repaired: strategy (fail_fast, retry, adaptive, checkpoint) and the bound on attempts. */
-  recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5 }),
+  recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5, rules: [] }),
   /** Files handed over from an earlier calculation (e.g. an scf's charge density for bands / nscf). */
   parent: z
     .strictObject({ workDir: z.string().min(1), kind: z.enum(['charge-density', 'full']) })

@@ -60,7 +60,7 @@ export const WorkflowPlanSchema = z
     /** Pseudopotential family (plane-wave codes) under the worker's pseudo directory. */
     pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
     cluster: z.string().min(1).default('local'),
-    recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5 }),
+    recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5, rules: [] }),
     outputDir: z.string().min(1).optional(),
     steps: z.array(WorkflowStepSchema).min(1, 'a plan needs at least one step'),
   })

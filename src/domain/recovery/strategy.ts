@@ -45,6 +45,7 @@ import {
 import type { PwChanges, PwFailureContext, PwRepair, RestartFrom } from '../codes/qe/handlers.ts';
 import type { PwParameters } from '../codes/qe/inputs.ts';
 import type { Structure } from '../structure/structure.ts';
+import { applyRule, RecoveryRuleSchema, ruleMatches } from './rules.ts';
 
 export const RECOVERY_STRATEGIES = ['fail_fast', 'retry', 'adaptive', 'checkpoint'] as const;
 export type ErrorRecoveryStrategy = (typeof RECOVERY_STRATEGIES)[number];
@@ -53,6 +54,8 @@ export const RecoveryPolicySchema = z.object({
   strategy: z.enum(RECOVERY_STRATEGIES).default('adaptive'),
   /** Attempts of one calculation in all, the first included. */
   maxAttempts: z.number().int().min(1).max(20).default(5),
+  /** Custom rules (see rules.ts), tried in order before the built-in handlers by every strategy but fail_fast. */
+  rules: z.array(RecoveryRuleSchema).max(50).default([]),
 });
 export type RecoveryPolicy = z.output<typeof RecoveryPolicySchema>;
 export type RecoveryPolicyInput = z.input<typeof RecoveryPolicySchema>;
@@ -235,7 +238,7 @@ function toCheckpoint(ctx: RecoveryContext, d: RecoveryDecision): RecoveryDecisi
  * the strategies.
  */
 export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx: RecoveryContext): RecoveryDecision {
-  const { strategy, maxAttempts } = RecoveryPolicySchema.parse(policy);
+  const { strategy, maxAttempts, rules } = RecoveryPolicySchema.parse(policy);
   const r = ctx.result;
   const reason = failureReason(ctx);
 
@@ -260,7 +263,10 @@ export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx
   if (strategy === 'fail_fast') return fail(reason);
 
   let decision: RecoveryDecision;
-  if (strategy === 'retry') {
+  const rule = success ? undefined : rules.find((x) => ruleMatches(x, ctx));
+  if (rule) {
+    decision = { action: 'restart', ...applyRule(rule, ctx) };
+  } else if (strategy === 'retry') {
     decision = {
       action: 'restart',
       handler: 'retry',

@@ -87,7 +87,7 @@ function expectJsonSafe(d: RecoveryDecision): void {
 
 describe('RecoveryPolicySchema', () => {
   it('defaults: adaptive, 5 attempts', () => {
-    expect(RecoveryPolicySchema.parse({})).toEqual({ strategy: 'adaptive', maxAttempts: 5 });
+    expect(RecoveryPolicySchema.parse({})).toEqual({ strategy: 'adaptive', maxAttempts: 5, rules: [] });
     expect(RECOVERY_STRATEGIES).toEqual(['fail_fast', 'retry', 'adaptive', 'checkpoint']);
   });
 
@@ -95,7 +95,7 @@ describe('RecoveryPolicySchema', () => {
     for (const bad of [{ strategy: 'ADAPTIVE' }, { strategy: 'restart' }, { maxAttempts: 0 }, { maxAttempts: 21 }, { maxAttempts: 2.5 }]) {
       expect(RecoveryPolicySchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
-    expect(RecoveryPolicySchema.parse({ strategy: 'checkpoint', maxAttempts: 20 })).toEqual({ strategy: 'checkpoint', maxAttempts: 20 });
+    expect(RecoveryPolicySchema.parse({ strategy: 'checkpoint', maxAttempts: 20, rules: [] })).toEqual({ strategy: 'checkpoint', maxAttempts: 20, rules: [] });
   });
 });
 
