@@ -91,3 +91,7 @@ export class CalculationFailedError extends Error {
 export { WorkflowBuilder, BuiltWorkflow, BuildError, ErrorRecoveryStrategy } from './api/builder.ts';
 export { Workflow, WorkflowRunError, type WorkflowStatus, type ProgressUpdate } from './api/workflow.ts';
 export type { WorkflowPlan } from './domain/plan/plan.ts';
+export { BaseAnalysisRunner, type RunnerOptions } from './api/runners.ts';
+export { buildPlan } from './api/builder.ts';
+export type { RecoveryRuleInput } from './domain/recovery/rules.ts';
+export type { WorkflowStepInput } from './domain/plan/plan.ts';

@@ -24,7 +24,8 @@ import {
   type WorkflowStepInput,
 } from '../domain/plan/plan.ts';
 import { unsupportedStepReason } from '../domain/plan/steps.ts';
-import type { ErrorRecoveryStrategy as StrategyName } from '../domain/recovery/strategy.ts';
+import type { ErrorRecoveryStrategy as StrategyName, RecoveryPolicyInput } from '../domain/recovery/strategy.ts';
+import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import { builtinStructure, parseStructureText } from '../domain/structure/index.ts';
 import type { Structure } from '../domain/structure/structure.ts';
@@ -65,7 +66,7 @@ export class WorkflowBuilder {
   private resources?: Partial<StepResources>;
   private protocol: Protocol = 'moderate';
   private pseudoFamily?: string;
-  private recovery: { strategy: StrategyName; maxAttempts: number } = { strategy: 'adaptive', maxAttempts: 5 };
+  private recovery: RecoveryPolicyInput = { strategy: 'adaptive', maxAttempts: 5 };
   private outputDir?: string;
   private progress?: (update: ProgressUpdate) => void;
   private name?: string;
@@ -134,8 +135,9 @@ export class WorkflowBuilder {
     this.protocol = protocol;
     return this;
   }
-  withRecovery(strategy: StrategyName, opts: { maxAttempts?: number } = {}): this {
-    this.recovery = { strategy, maxAttempts: opts.maxAttempts ?? this.recovery.maxAttempts };
+  /** The recovery strategy, the bound on attempts, and custom rules (data the workflow interprets; see recovery/rules.ts). */
+  withRecovery(strategy: StrategyName, opts: { maxAttempts?: number; rules?: RecoveryRuleInput[] } = {}): this {
+    this.recovery = { strategy, maxAttempts: opts.maxAttempts ?? this.recovery.maxAttempts, rules: opts.rules ?? this.recovery.rules };
     return this;
   }
   withOutput(dir: string): this {
@@ -155,43 +157,22 @@ export class WorkflowBuilder {
   async build(): Promise<BuiltWorkflow> {
     await this.pending;
     if (!this.structure) throw new BuildError('no structure: call fromFile, fromStructure or fromMaterialsProject first');
-    if (this.steps.length === 0) throw new BuildError('no steps: add relax(), scf(), ...');
-    for (const step of this.steps) {
-      const code = step.code!;
-      if (!codeCanRun(code, step.type)) throw new BuildError(`step "${step.name}": ${code} cannot compute ${step.type}`);
-      if (step.type === 'bse' && !step.dependsOn?.length) throw new BuildError(`step "${step.name}": BSE needs a GW or DFT (scf) step before it`);
-      if (step.type === 'gw' && !step.dependsOn?.length) throw new BuildError(`step "${step.name}": GW needs a DFT (scf) step before it`);
-    }
-    let profile;
-    try {
-      profile = getClusterProfile(this.cluster);
-    } catch (e) {
-      throw new BuildError(`onCluster("${this.cluster}"): ${e instanceof ClusterProfileError ? e.message : (e as Error).message}`);
-    }
-    for (const step of this.steps) {
-      const exe = EXECUTABLE_OF[step.code!];
-      if (!(exe in profile.executables)) throw new BuildError(`step "${step.name}": cluster ${this.cluster} has no ${step.code} (no "${exe}" in its executables)`);
-      const reason = unsupportedStepReason({ name: step.name, type: step.type, code: step.code! });
-      if (reason) throw new BuildError(reason);
-    }
-    if (this.partition && !profile.partitions.some((p) => p.name === this.partition)) {
-      throw new BuildError(`onCluster("${this.cluster}", { partition: "${this.partition}" }): no such partition (has ${profile.partitions.map((p) => p.name).join(', ')})`);
-    }
     const resources = this.resources || this.partition ? { ...(this.resources ?? {}), ...(this.partition ? { partition: this.partition } : {}) } : undefined;
-    const parsed = WorkflowPlanSchema.safeParse({
-      version: 1,
-      name: this.name,
-      structure: this.structure,
-      structureSource: this.structureSource,
-      protocol: this.protocol,
-      pseudoFamily: this.pseudoFamily,
-      cluster: this.cluster,
-      recovery: this.recovery,
-      outputDir: this.outputDir,
-      steps: this.steps.map((s) => (resources ? { ...s, resources } : s)),
-    });
-    if (!parsed.success) throw new BuildError(`invalid plan: ${describeZodError(parsed.error)}`);
-    return new BuiltWorkflow(parsed.data, { ...this.options, onProgress: this.progress });
+    return buildPlan(
+      {
+        version: 1,
+        name: this.name,
+        structure: this.structure,
+        structureSource: this.structureSource,
+        protocol: this.protocol,
+        pseudoFamily: this.pseudoFamily,
+        cluster: this.cluster,
+        recovery: this.recovery,
+        outputDir: this.outputDir,
+        steps: this.steps.map((s) => (resources ? { ...s, resources } : s)),
+      },
+      { ...this.options, onProgress: this.progress },
+    );
   }
 
   private lastOf(types: StepType[]): string[] {
@@ -220,6 +201,45 @@ export class WorkflowBuilder {
 
 function printProgress(u: ProgressUpdate): void {
   console.log(`[${u.percent.toFixed(0).padStart(3)}%] ${u.stepName ?? ''} ${u.message}`);
+}
+
+/**
+ * Checks a plan as far as it can be checked before anything runs, and returns it ready to run. Used by
+ * `WorkflowBuilder.build()` and the analysis runners: impossible plans and steps that have not landed fail here.
+ */
+export function buildPlan(
+  input: WorkflowPlanInput,
+  options: { client?: Client; taskQueue?: string; onProgress?: (update: ProgressUpdate) => void } = {},
+): BuiltWorkflow {
+  const steps = input.steps ?? [];
+  if (steps.length === 0) throw new BuildError('no steps: add relax(), scf(), ...');
+  for (const step of steps) {
+    const code = step.code;
+    if (!codeCanRun(code, step.type)) throw new BuildError(`step "${step.name}": ${code} cannot compute ${step.type}`);
+    if ((step.type === 'bse' || step.type === 'gw') && !step.dependsOn?.length) {
+      throw new BuildError(`step "${step.name}": ${step.type === 'bse' ? 'BSE needs a GW or DFT (scf)' : 'GW needs a DFT (scf)'} step before it`);
+    }
+  }
+  const cluster = input.cluster ?? 'local';
+  let profile;
+  try {
+    profile = getClusterProfile(cluster);
+  } catch (e) {
+    throw new BuildError(`onCluster("${cluster}"): ${e instanceof ClusterProfileError ? e.message : (e as Error).message}`);
+  }
+  for (const step of steps) {
+    const exe = EXECUTABLE_OF[step.code];
+    if (!(exe in profile.executables)) throw new BuildError(`step "${step.name}": cluster ${cluster} has no ${step.code} (no "${exe}" in its executables)`);
+    const reason = unsupportedStepReason(step);
+    if (reason) throw new BuildError(reason);
+    const partition = step.resources?.partition;
+    if (partition && !profile.partitions.some((p) => p.name === partition)) {
+      throw new BuildError(`onCluster("${cluster}", { partition: "${partition}" }): no such partition (has ${profile.partitions.map((p) => p.name).join(', ')})`);
+    }
+  }
+  const parsed = WorkflowPlanSchema.safeParse(input);
+  if (!parsed.success) throw new BuildError(`invalid plan: ${describeZodError(parsed.error)}`);
+  return new BuiltWorkflow(parsed.data, options);
 }
 
 /** A validated plan, ready to run; knows its workflow id before it is submitted. */
