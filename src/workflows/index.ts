@@ -1,3 +1,4 @@
 /** Every workflow a CrystalMath worker registers (the bundle's entry point). */
 export { calculation, calculationProgressQuery } from './calculation.ts';
 export { plan, planProgressQuery } from './plan.ts';
+export { relax } from './relax.ts';

@@ -21,6 +21,7 @@ import { calculationInputForStep, unsupportedStepReason } from '../domain/plan/s
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import { calculation } from './calculation.ts';
+import { relax } from './relax.ts';
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
 
@@ -92,10 +93,15 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
     const step = p.steps.find((s) => s.name === name)!;
     update(name, 'running', `${name}: running ${step.type} (${step.code})`);
     try {
-      const result = await executeChild(calculation, {
-        workflowId: entry(name).workflowId,
-        args: [calculationInputForStep(p, step, progress.results)],
-      });
+      const input = calculationInputForStep(p, step, progress.results);
+      let result: CalculationResult;
+      if (step.type === 'relax') {
+        // A relax step is the full PwRelaxWorkChain loop, not a single vc-relax.
+        const { calculation: _calculation, kpoints: _kpoints, parent: _parent, analysis: _analysis, ...relaxInput } = input;
+        result = await executeChild(relax, { workflowId: entry(name).workflowId, args: [relaxInput] });
+      } else {
+        result = await executeChild(calculation, { workflowId: entry(name).workflowId, args: [input] });
+      }
       progress.results[name] = result;
       update(name, 'completed', `${name}: done`);
     } catch (err) {

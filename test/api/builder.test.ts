@@ -10,6 +10,7 @@ import { createActivities } from '../../src/activities/index.ts';
 import { BuildError, ErrorRecoveryStrategy, Workflow, WorkflowBuilder, type ProgressUpdate } from '../../src/client.ts';
 import { structureFromPymatgen } from '../../src/api/materials-project.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { recordHistory } from '../support/histories.ts';
 
 describe('WorkflowBuilder.build(): impossible or unsupported plans fail before anything runs', () => {
   const si = () => new WorkflowBuilder().fromStructure('Si');
@@ -94,6 +95,8 @@ describe('WorkflowBuilder on the real stack', () => {
     expect(relax.finalStructure.lattice).not.toEqual(wf.plan.structure.lattice);
     expect(scf.finalStructure.lattice).toEqual(relax.finalStructure.lattice);
     expect(scf.outputs.totalEnergyRy).toBeLessThan(-15.7);
+    expect((relax as { relax?: { iterations: unknown[] } }).relax?.iterations.length).toBeGreaterThanOrEqual(1);
+    recordHistory('plan-relax-scf.json', await env.client.workflow.getHandle(wf.workflowId).fetchHistory());
   });
 
   it('submit, then getStatus and getResult from a new client connection', async () => {
