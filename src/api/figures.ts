@@ -29,7 +29,8 @@ export interface BandsDosFigureInput {
     /** Aligned like the bands. */
     energiesEv: readonly number[];
     dos: readonly number[];
-    projections?: readonly { label: string; values: readonly number[] }[];
+    /** Projected DOS (e.g. sumPdos of projwfc.x); on their own energy grid when `energiesEv` is given. */
+    projections?: readonly { label: string; values: readonly number[]; energiesEv?: readonly number[] }[];
   };
   title?: string;
   /** Energy range shown, eV (default: the bands' range). */
@@ -62,7 +63,7 @@ const BAND_COLOR = '#1f3f8f';
 const DOWN_COLOR = '#c0392b';
 const PALETTE = ['#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#bcbd22'];
 
-const REFERENCE_TEXT: Record<EnergyReferenceLabel, string> = { 'E − E_VBM': 'VBM', 'E − E_F': 'E_F' };
+const REFERENCE_TEXT: Record<EnergyReferenceLabel, string> = { 'E − E_VBM': 'VBM', 'E − E_F': 'Fermi level' };
 
 function checkInput(input: BandsDosFigureInput): void {
   const { distances, eigenvaluesEv, eigenvaluesDownEv, labels } = input.bands;
@@ -76,7 +77,9 @@ function checkInput(input: BandsDosFigureInput): void {
   if (input.dos) {
     const { energiesEv, dos, projections } = input.dos;
     if (dos.length !== energiesEv.length) throw new Error('dos: dos and energies differ in length');
-    for (const p of projections ?? []) if (p.values.length !== energiesEv.length) throw new Error(`dos: projection ${p.label} differs in length from the energies`);
+    for (const p of projections ?? []) {
+      if (p.values.length !== (p.energiesEv ?? energiesEv).length) throw new Error(`dos: projection ${p.label} differs in length from its energies`);
+    }
   }
   if (input.energyWindow && !(input.energyWindow[0] < input.energyWindow[1])) throw new Error('energyWindow must be [min, max] with min < max');
 }
@@ -186,13 +189,14 @@ export function bandsDosSpec(input: BandsDosFigureInput): Record<string, unknown
       },
     });
   }
-  if (window[0] < 0 && window[1] > 0) {
-    bandLayers.push({
-      data: { values: [{ d: dMax, e: 0 }] },
-      mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -4, dy: -3, fontSize: 15, color: '#555555', text: refText },
-      encoding: { x: { field: 'd', type: 'quantitative' }, y: { field: 'e', type: 'quantitative' } },
-    });
-  }
+  // the zero line's name, at the right end of the rightmost panel (in the DOS panel it sits in the gap of an insulator)
+  const showRef = window[0] < 0 && window[1] > 0;
+  const refLayer = (x: number, field: string): Record<string, unknown> => ({
+    data: { values: [{ [field]: x, e: 0 }] },
+    mark: { type: 'text', align: 'right', baseline: 'bottom', dx: -5, dy: -4, fontSize: 15, color: '#444444', text: refText },
+    encoding: { x: { field, type: 'quantitative' }, y: { field: 'e', type: 'quantitative' } },
+  });
+  if (showRef && !input.dos) bandLayers.push(refLayer(dMax, 'd'));
   const bandsPanel: Record<string, unknown> = { width: bandsWidth, height, layer: bandLayers };
   const panels: Record<string, unknown>[] = [bandsPanel];
 
@@ -205,7 +209,7 @@ export function bandsDosSpec(input: BandsDosFigureInput): Record<string, unknown
     });
     const projRows: { e: number; v: number; series: string }[] = [];
     for (const p of projections) {
-      energiesEv.forEach((e, i) => {
+      (p.energiesEv ?? energiesEv).forEach((e, i) => {
         if (inWindow(e)) projRows.push({ e, v: p.values[i]!, series: p.label });
       });
     }
@@ -215,15 +219,15 @@ export function bandsDosSpec(input: BandsDosFigureInput): Record<string, unknown
       field: 'series',
       type: 'nominal',
       scale: { domain: series, range: ['#404040', ...PALETTE] },
-      legend: projections.length ? { title: null, orient: 'top-right', labelFontSize: 15, symbolStrokeWidth: 3, fillColor: 'white', padding: 6 } : null,
+      legend: projections.length ? { title: null, orient: 'bottom-right', labelFontSize: 15, symbolStrokeWidth: 3, fillColor: 'white', padding: 6 } : null,
     };
     const x = { field: 'v', type: 'quantitative', scale: { domain: [0, vmax * 1.08], nice: false, zero: true }, axis: { title: 'DOS (states/eV)', grid: false, tickCount: 3 } };
     const y = { field: 'e', type: 'quantitative', scale: yScale, axis: { title: null, labels: false, grid: false } };
     const dosLayers: Record<string, unknown>[] = [
       {
         data: { values: rows },
-        mark: { type: 'area', orient: 'horizontal', clip: true, color: '#bdbdbd', opacity: 0.6 },
-        encoding: { x, y, order: { field: 'e', type: 'quantitative' } },
+        mark: { type: 'area', orient: 'horizontal', clip: true, color: '#c8c8c8', opacity: 0.7 },
+        encoding: { x, y },
       },
       {
         name: 'dosLines',
@@ -237,6 +241,7 @@ export function bandsDosSpec(input: BandsDosFigureInput): Record<string, unknown
         encoding: { y: { field: 'e', type: 'quantitative' } },
       },
     ];
+    if (showRef) dosLayers.push(refLayer(vmax * 1.08, 'v'));
     panels.push({ width: 200, height, layer: dosLayers });
   }
 
@@ -264,14 +269,15 @@ export function bandsDosSpec(input: BandsDosFigureInput): Record<string, unknown
     hconcat: panels,
     resolve: { scale: { y: 'shared', color: 'independent' } },
   };
-  spec.title = { text: input.title ?? '', subtitle: `energies: ${input.referenceLabel}` };
+  const spinNote = eigenvaluesDownEv ? '; spin up solid, spin down dashed' : '';
+  spec.title = { text: input.title ?? '', subtitle: `energies: ${input.referenceLabel}${spinNote}` };
   return spec;
 }
 
 /**
  * Band structure (+ DOS) figure as SVG, and PNG when `pngPath` or `png` is given. Writes `svgPath` / `pngPath`
  * when given. Every band is one line (split at path jumps); high-symmetry points are vertical rules with their
- * labels as x ticks; the zero of energy is a dashed line labelled VBM or E_F.
+ * labels as x ticks; the zero of energy is a dashed line labelled VBM or Fermi level.
  */
 export async function plotBandsDos(input: BandsDosFigureInput, options: FigureOptions = {}): Promise<FigureOutput> {
   const spec = bandsDosSpec(input);

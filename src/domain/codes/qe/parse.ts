@@ -172,7 +172,7 @@ export interface PwResult {
 // Units
 
 const RY_TO_EV = 13.605693122994;
-const HA_TO_EV = 27.211386245988;
+export const HA_TO_EV = 27.211386245988;
 const DEFAULT_FORC_CONV_THR_RY_BOHR = 1e-3;
 const DEFAULT_PRESS_CONV_THR_KBAR = 0.5;
 const MAX_WARNINGS = 30;
@@ -224,7 +224,7 @@ function toNumber(s: string | undefined): number | undefined {
 }
 
 /** All numbers of a line; Fortran output may glue them ("-0.3536-0.3536"), which this splits. */
-function numbersIn(s: string): number[] {
+export function numbersIn(s: string): number[] {
   const out: number[] = [];
   for (const m of s.matchAll(NUM_RE)) {
     const v = toNumber(m[0]);
@@ -369,7 +369,7 @@ function wgauss(x: number, kind: SmearingKind): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Minimal XML reader: well-formedness check (a truncated file fails) and a tree for the few values we read.
 
-interface XmlElement {
+export interface XmlElement {
   name: string;
   attrs: Record<string, string>;
   children: XmlElement[];
@@ -388,7 +388,7 @@ function decodeEntities(s: string): string {
 
 const XML_NAME = /^[A-Za-z_:][-\w:.]*$/;
 
-function parseXmlDocument(src: string): XmlElement {
+export function parseXmlDocument(src: string): XmlElement {
   const stack: { el: XmlElement; text: string[] }[] = [];
   let root: XmlElement | undefined;
   let rootClosed = false;
@@ -493,10 +493,10 @@ function parseXmlDocument(src: string): XmlElement {
 }
 
 const localName = (name: string) => name.slice(name.indexOf(':') + 1);
-function xChild(el: XmlElement | undefined, name: string): XmlElement | undefined {
+export function xChild(el: XmlElement | undefined, name: string): XmlElement | undefined {
   return el?.children.find((c) => localName(c.name) === name);
 }
-function xChildren(el: XmlElement | undefined, name: string): XmlElement[] {
+export function xChildren(el: XmlElement | undefined, name: string): XmlElement[] {
   return el ? el.children.filter((c) => localName(c.name) === name) : [];
 }
 function xPath(el: XmlElement | undefined, path: string): XmlElement | undefined {
@@ -504,13 +504,13 @@ function xPath(el: XmlElement | undefined, path: string): XmlElement | undefined
   for (const part of path.split('/')) cur = xChild(cur, part);
   return cur;
 }
-function xNumber(el: XmlElement | undefined): number | undefined {
+export function xNumber(el: XmlElement | undefined): number | undefined {
   return el ? toNumber(el.text.trim()) : undefined;
 }
 function xBool(el: XmlElement | undefined): boolean | undefined {
   return el ? paramBool(el.text) : undefined;
 }
-function xText(el: XmlElement | undefined): string | undefined {
+export function xText(el: XmlElement | undefined): string | undefined {
   const t = el?.text.trim();
   return t ? t : undefined;
 }
@@ -1164,7 +1164,7 @@ function parseStdout(stdout: string, crash: string | undefined): StdoutData {
 }
 
 /** Texts between `%%%%%` lines, joined into one line each. */
-function errorBlocks(text: string): string[] {
+export function errorBlocks(text: string): string[] {
   if (!text.includes('%%%%%')) return [];
   const out: string[] = [];
   let current: string[] | undefined;

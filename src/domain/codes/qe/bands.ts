@@ -1,0 +1,483 @@
+/**
+ * pw.x `calculation = 'bands'`: the k-path card, the input, and the band energies it produces.
+ *
+ * Pure: text in, data out. The k-path is given in `crystal_b` form (`[label, [x, y, z], nPoints]`, fractional
+ * coordinates of the reciprocal lattice vectors, `nPoints` points from this vertex up to the next one); pw.x
+ * expands it exactly as `expandKPath` does, so a vertex's label sits at a known k-point index.
+ *
+ * Band energies are read from pw.x's XML (`data-file-schema.xml`: `<ks_energies>` with `<k_point>` in
+ * cartesian 2π/alat units and `<eigenvalues>` in Hartree) when it is given, else from stdout. Prefer the XML:
+ * pw.x leaves the band energies out of stdout for 100 k-points or more unless `verbosity = 'high'`, and
+ * prints them with 4 decimals only.
+ */
+import { reciprocalLattice } from '../../structure/lattice.ts';
+import type { Mat3, Vec3 } from '../../structure/structure.ts';
+import { buildPwInput, insulatorBands } from './inputs.ts';
+import type { PwInputRequest, PwParameters } from './inputs.ts';
+import { HA_TO_EV, numbersIn, parseXmlDocument, xChild, xChildren, xNumber, xText } from './parse.ts';
+import type { XmlElement } from './parse.ts';
+
+/** Bohr radius in Å (CODATA 2018). */
+export const BOHR_TO_ANGSTROM = 0.529177210903;
+
+// ---------------------------------------------------------------------------------------------------------------
+// k-paths
+
+/** One vertex of a `crystal_b` path: label, fractional coordinates (reciprocal lattice basis), points to the next vertex. */
+export type KPathVertex = readonly [label: string, frac: readonly [number, number, number], nPoints: number];
+
+export interface KPathLabel {
+  /** Index of the k-point (0-based) in the expanded path. */
+  index: number;
+  /** Normalised label ('Γ' for G, GAMMA, Gamma, \Gamma). */
+  label: string;
+}
+
+export interface ExpandedKPath {
+  /** Every k-point of the path in crystal coordinates, in pw.x's order. */
+  kpoints: Vec3[];
+  /** The vertices' labels at their k-point indices. */
+  labels: KPathLabel[];
+  /**
+   * Indices i where the path jumps from k-point i−1 to k-point i (no line between them): after a vertex with
+   * nPoints = 1 when `jumpAfterSinglePoint` (the usual `K 1` / `U ...` trick for `K|U`).
+   */
+  breaks: number[];
+}
+
+/** 'G', 'GAMMA', 'Gamma', '\Gamma', 'gG' → 'Γ'; other labels are trimmed and kept. */
+export function normalizeKLabel(label: string): string {
+  const t = label.trim();
+  if (/^(\\?gamma|g|gg|Γ)$/i.test(t)) return 'Γ';
+  return t;
+}
+
+/** A label as ASCII for a Fortran comment: Γ → G, anything else outside printable ASCII dropped. */
+function asciiLabel(label: string): string {
+  return normalizeKLabel(label).replace(/Γ/g, 'G').replace(/[^\x21-\x7e]/g, '');
+}
+
+function checkPath(path: readonly KPathVertex[]): void {
+  if (path.length < 2) throw new Error('a k-path needs at least two vertices');
+  path.forEach(([label, frac, n], i) => {
+    if (frac.length !== 3 || !frac.every(Number.isFinite)) throw new Error(`k-path vertex ${i} (${label}): coordinates must be three finite numbers`);
+    const last = i === path.length - 1;
+    if (!Number.isInteger(n) || n < (last ? 0 : 1)) {
+      throw new Error(`k-path vertex ${i} (${label}): nPoints must be an integer >= ${last ? 0 : 1}, got ${n}`);
+    }
+  });
+}
+
+/** Fixed 10 decimals, no '-0'. */
+const f10 = (x: number) => {
+  const s = x.toFixed(10);
+  return /^-0\.0+$/.test(s) ? s.slice(1) : s;
+};
+
+/**
+ * The `K_POINTS crystal_b` card for a path, one vertex a line with its label as a `!` comment (pw.x ignores
+ * it; Γ is written G). The last vertex's nPoints is written as 1 (pw.x ignores it).
+ */
+export function kPointsCrystalBCard(path: readonly KPathVertex[]): string {
+  checkPath(path);
+  const lines = path.map(([label, frac, n], i) => {
+    const coords = frac.map((x) => f10(x).padStart(14)).join(' ');
+    const count = i === path.length - 1 ? 1 : n;
+    const comment = asciiLabel(label);
+    return `  ${coords} ${String(count).padStart(4)}${comment ? ` ! ${comment}` : ''}`;
+  });
+  return ['K_POINTS crystal_b', `  ${path.length}`, ...lines].join('\n') + '\n';
+}
+
+/**
+ * The k-points pw.x generates from a `crystal_b` path: nPoints_i evenly spaced points from vertex i (included)
+ * towards vertex i+1 (excluded), then the last vertex. Σ nPoints_i (all but the last) + 1 points.
+ */
+export function expandKPath(path: readonly KPathVertex[], options: { jumpAfterSinglePoint?: boolean } = {}): ExpandedKPath {
+  checkPath(path);
+  const jump = options.jumpAfterSinglePoint ?? true;
+  const kpoints: Vec3[] = [];
+  const labels: KPathLabel[] = [];
+  const breaks: number[] = [];
+  for (let i = 0; i < path.length - 1; i++) {
+    const [label, a, n] = path[i]!;
+    const b = path[i + 1]![1];
+    labels.push({ index: kpoints.length, label: normalizeKLabel(label) });
+    for (let j = 0; j < n; j++) {
+      const t = j / n;
+      kpoints.push([a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]);
+    }
+    if (jump && n === 1 && i < path.length - 2) breaks.push(kpoints.length);
+  }
+  const last = path[path.length - 1]!;
+  labels.push({ index: kpoints.length, label: normalizeKLabel(last[0]) });
+  kpoints.push([last[1][0], last[1][1], last[1][2]]);
+  return { kpoints, labels, breaks };
+}
+
+/**
+ * Cumulative distance along a path of cartesian k-points (any unit; Å⁻¹ with 2π included for effective masses);
+ * the step into an index listed in `breaks` counts as zero (a jump).
+ */
+export function pathDistances(kpointsCartesian: readonly Vec3[], breaks: readonly number[] = []): number[] {
+  const jumps = new Set(breaks);
+  const out: number[] = [];
+  let d = 0;
+  kpointsCartesian.forEach((k, i) => {
+    if (i > 0 && !jumps.has(i)) {
+      const p = kpointsCartesian[i - 1]!;
+      d += Math.hypot(k[0] - p[0], k[1] - p[1], k[2] - p[2]);
+    }
+    out.push(d);
+  });
+  return out;
+}
+
+/** Crystal (fractional, reciprocal basis) → cartesian Å⁻¹ (2π included) for a real-space lattice in Å (rows). */
+export function crystalToCartesianK(lattice: Mat3, kpoints: readonly Vec3[]): Vec3[] {
+  const b = reciprocalLattice(lattice);
+  return kpoints.map((k) => [0, 1, 2].map((j) => k[0] * b[0][j]! + k[1] * b[1][j]! + k[2] * b[2][j]!) as Vec3);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Input
+
+export interface PwBandsInputRequest extends Omit<PwInputRequest, 'calculation' | 'kpoints'> {
+  path: readonly KPathVertex[];
+}
+
+export interface PwBandsInput {
+  /** The pw.x input file (calculation = 'bands', K_POINTS crystal_b). */
+  text: string;
+  parameters: PwParameters;
+  /** Ry, as written. */
+  ecutwfc: number;
+  ecutrho: number;
+  /** The k-points pw.x will compute, with the vertices' labels. */
+  path: ExpandedKPath;
+}
+
+/**
+ * A pw.x `bands` input: buildPwInput with calculation 'bands' (same structure, pseudos, cutoffs and prefix as
+ * the scf it continues from) and the path's `K_POINTS crystal_b` card. Unless the overrides set `nbnd`, and when
+ * the valence charges are known, nbnd = occupied + max(4, 20 %) so conduction bands are computed (pw.x's own
+ * default for an insulator is the occupied bands only).
+ */
+export function buildPwBandsInput(req: PwBandsInputRequest): PwBandsInput {
+  const { path, ...rest } = req;
+  checkPath(path);
+  const nbnd = req.overrides?.system?.nbnd === undefined ? insulatorBands(req.structure, req.valenceElectrons) : undefined;
+  const overrides: PwParameters = { ...(req.overrides ?? {}) };
+  if (nbnd !== undefined) overrides.system = { ...(overrides.system ?? {}), nbnd };
+  const input = buildPwInput({ ...rest, calculation: 'bands', overrides });
+  const card = kPointsCrystalBCard(path);
+  const text = input.text.replace(/^K_POINTS automatic\n.*\n$/m, card);
+  if (text === input.text) throw new Error('internal: buildPwInput wrote no K_POINTS automatic card to replace');
+  return { text, parameters: input.parameters, ecutwfc: input.ecutwfc, ecutrho: input.ecutrho, path: expandKPath(path) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Output
+
+export interface PwBands {
+  source: 'xml' | 'stdout';
+  /**
+   * `kpoints` units: 'crystal' (fractional, reciprocal lattice basis) when the cell is known (always from the XML,
+   * from stdout when it prints the crystal axes), else 'tpiba' (cartesian, 2π/alat).
+   */
+  kpointsUnits: 'crystal' | 'tpiba';
+  kpoints: Vec3[];
+  /** Cartesian, units of 2π/alat, as pw.x lists them. */
+  kpointsTpiba: Vec3[];
+  /** Cartesian Å⁻¹ with 2π included (when alat is known): use these for path distances and effective masses. */
+  kpointsCartesianInvAngstrom?: Vec3[];
+  alatBohr?: number;
+  /** Reciprocal lattice vectors (rows) in 2π/alat. */
+  reciprocalAxesTpiba?: Mat3;
+  /** k-point weights as written (bands runs: meaningless but present). */
+  weights?: number[];
+  /** [k][band], eV; spin up for a spin-polarised run. */
+  eigenvaluesEv: number[][];
+  /** [k][band], eV; spin down, only for a spin-polarised (lsda) run. */
+  eigenvaluesDownEv?: number[][];
+  spinPolarized: boolean;
+  noncollinear: boolean;
+  /** Bands per k-point (per spin channel). */
+  nBands: number;
+  nElectrons?: number;
+  /** The Fermi energy as written (for an insulator's bands run it is the scf's and may sit inside the gap). */
+  fermiEnergyEv?: number;
+  highestOccupiedEv?: number;
+  lowestUnoccupiedEv?: number;
+  calculation?: string;
+  warnings: string[];
+}
+
+export interface PwBandsParseInput {
+  xml?: string;
+  stdout?: string;
+}
+
+const isXml = (text: string) => /^\s*(<\?xml|<[A-Za-z_][\w.-]*:espresso\b|<espresso\b)/.test(text);
+
+const vec3 = (nums: number[], what: string): Vec3 => {
+  if (nums.length !== 3) throw new Error(`${what}: expected 3 numbers, got ${nums.length}`);
+  return [nums[0]!, nums[1]!, nums[2]!];
+};
+
+/** k (cartesian 2π/alat) → crystal, with real-space axes in alat units: c_i = k · a_i. */
+const toCrystal = (k: Vec3, axesAlat: Mat3): Vec3 => axesAlat.map((a) => clean(k[0] * a[0] + k[1] * a[1] + k[2] * a[2])) as Vec3;
+/** Rounded to 1e-10 (no float noise such as 0.12500000000000008), no -0. */
+const clean = (x: number) => Math.round(x * 1e10) / 1e10 + 0;
+
+function finish(
+  base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'>,
+  axesAlat: Mat3 | undefined,
+): PwBands {
+  const kpoints = axesAlat ? base.kpointsTpiba.map((k) => toCrystal(k, axesAlat)) : base.kpointsTpiba;
+  const out: PwBands = { ...base, kpointsUnits: axesAlat ? 'crystal' : 'tpiba', kpoints };
+  if (base.alatBohr !== undefined) {
+    const f = (2 * Math.PI) / (base.alatBohr * BOHR_TO_ANGSTROM);
+    out.kpointsCartesianInvAngstrom = base.kpointsTpiba.map((k) => [k[0] * f, k[1] * f, k[2] * f]);
+  }
+  return out;
+}
+
+function parseBandsXml(xml: string): PwBands {
+  let root: XmlElement;
+  try {
+    root = parseXmlDocument(xml);
+  } catch (e) {
+    throw new Error(`pw.x XML is not well-formed: ${(e as Error).message}`);
+  }
+  const output = xChild(root, 'output');
+  const bs = xChild(output, 'band_structure');
+  if (!bs) throw new Error('pw.x XML has no output/band_structure (not a QE >= 6.4 data-file-schema.xml, or the run did not finish)');
+  const lsda = xText(xChild(bs, 'lsda')) === 'true';
+  const noncolin = xText(xChild(bs, 'noncolin')) === 'true';
+  const nbnd = xNumber(xChild(bs, 'nbnd'));
+  const nbndUp = xNumber(xChild(bs, 'nbnd_up'));
+  const nbndDw = xNumber(xChild(bs, 'nbnd_dw'));
+  const structure = xChild(output, 'atomic_structure');
+  const alatAttr = structure?.attrs.alat;
+  const alatBohr = alatAttr !== undefined && Number.isFinite(Number(alatAttr)) ? Number(alatAttr) : undefined;
+  const cell = xChild(structure, 'cell');
+  let axesAlat: Mat3 | undefined;
+  if (cell && alatBohr) {
+    const rows = ['a1', 'a2', 'a3'].map((n) => numbersIn(xChild(cell, n)?.text ?? ''));
+    if (rows.every((r) => r.length === 3)) axesAlat = rows.map((r) => r.map((x) => x / alatBohr)) as Mat3;
+  }
+  const recip = xChild(xChild(output, 'basis_set'), 'reciprocal_lattice');
+  let reciprocalAxesTpiba: Mat3 | undefined;
+  if (recip) {
+    const rows = ['b1', 'b2', 'b3'].map((n) => numbersIn(xChild(recip, n)?.text ?? ''));
+    if (rows.every((r) => r.length === 3)) reciprocalAxesTpiba = rows as Mat3;
+  }
+
+  const kpointsTpiba: Vec3[] = [];
+  const weights: number[] = [];
+  const up: number[][] = [];
+  const down: number[][] = [];
+  const ks = xChildren(bs, 'ks_energies');
+  ks.forEach((el, i) => {
+    const kp = xChild(el, 'k_point');
+    kpointsTpiba.push(vec3(numbersIn(kp?.text ?? ''), `ks_energies ${i + 1}: k_point`));
+    const w = Number(kp?.attrs.weight);
+    if (Number.isFinite(w)) weights.push(w);
+    const e = numbersIn(xChild(el, 'eigenvalues')?.text ?? '').map((v) => v * HA_TO_EV);
+    if (lsda) {
+      const nu = nbndUp ?? nbnd ?? e.length / 2;
+      up.push(e.slice(0, nu));
+      down.push(e.slice(nu));
+    } else up.push(e);
+  });
+  if (ks.length === 0) throw new Error('pw.x XML has no <ks_energies>');
+  const nBands = up[0]!.length;
+  if (up.some((b) => b.length !== nBands) || (lsda && down.some((b) => b.length !== (nbndDw ?? nBands)))) {
+    throw new Error('pw.x XML: eigenvalue counts differ between k-points');
+  }
+  const toEv = (v: number | undefined) => (v === undefined ? undefined : v * HA_TO_EV);
+  const base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'> = {
+    source: 'xml',
+    kpointsTpiba,
+    eigenvaluesEv: up,
+    spinPolarized: lsda,
+    noncollinear: noncolin,
+    nBands,
+    warnings: [],
+  };
+  if (alatBohr !== undefined) base.alatBohr = alatBohr;
+  if (reciprocalAxesTpiba) base.reciprocalAxesTpiba = reciprocalAxesTpiba;
+  if (weights.length === ks.length) base.weights = weights;
+  if (lsda) base.eigenvaluesDownEv = down;
+  const nelec = xNumber(xChild(bs, 'nelec'));
+  if (nelec !== undefined) base.nElectrons = nelec;
+  const ef = toEv(xNumber(xChild(bs, 'fermi_energy')));
+  if (ef !== undefined) base.fermiEnergyEv = ef;
+  const homo = toEv(xNumber(xChild(bs, 'highestOccupiedLevel')));
+  if (homo !== undefined) base.highestOccupiedEv = homo;
+  const lumo = toEv(xNumber(xChild(bs, 'lowestUnoccupiedLevel')));
+  if (lumo !== undefined) base.lowestUnoccupiedEv = lumo;
+  const calc = xText(xChild(xChild(xChild(root, 'input'), 'control_variables'), 'calculation'));
+  if (calc) base.calculation = calc;
+  return finish(base, axesAlat);
+}
+
+const NUM = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?`;
+
+function parseBandsStdout(stdout: string): PwBands {
+  const lines = stdout.split('\n');
+  const warnings: string[] = [];
+  let alatBohr: number | undefined;
+  let nelec: number | undefined;
+  let fermi: number | undefined;
+  let homo: number | undefined;
+  let lumo: number | undefined;
+  let lsda = false;
+  let noncolin = false;
+  let calculation: string | undefined;
+  const axes: (Vec3 | undefined)[] = [undefined, undefined, undefined];
+  const recip: (Vec3 | undefined)[] = [undefined, undefined, undefined];
+  let listed: { k: Vec3; w: number }[] | undefined;
+  // the last band listing: channels[spin][k] = { k header coords, energies }
+  let channels: { k: Vec3; e: number[] }[][] | undefined;
+
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    let m: RegExpExecArray | null;
+    if ((m = new RegExp(String.raw`lattice parameter \(alat\)\s*=\s*(${NUM})\s*a\.u\.`).exec(line))) alatBohr = Number(m[1]);
+    else if ((m = new RegExp(String.raw`number of electrons\s*=\s*(${NUM})`).exec(line))) nelec = Number(m[1]);
+    else if ((m = /^\s*a\((\d)\)\s*=\s*\((.*)\)/.exec(line))) axes[Number(m[1]) - 1] = vec3(numbersIn(m[2]!), line.trim());
+    else if ((m = /^\s*b\((\d)\)\s*=\s*\((.*)\)/.exec(line))) recip[Number(m[1]) - 1] = vec3(numbersIn(m[2]!), line.trim());
+    else if (/Noncollinear calculation/.test(line)) noncolin = true;
+    else if (/Band Structure Calculation/.test(line)) calculation = 'bands';
+    else if ((m = new RegExp(String.raw`the Fermi energy is\s+(${NUM})\s*ev`, 'i').exec(line))) fermi = Number(m[1]);
+    else if ((m = new RegExp(String.raw`highest occupied, lowest unoccupied level \(ev\):\s*(${NUM})\s+(${NUM})`, 'i').exec(line))) {
+      homo = Number(m[1]);
+      lumo = Number(m[2]);
+    } else if ((m = new RegExp(String.raw`highest occupied level \(ev\):\s*(${NUM})`, 'i').exec(line))) homo = Number(m[1]);
+    else if (/^\s*number of k points\s*=/.test(line) && listed === undefined) {
+      // the first listing after this line is cartesian (2pi/alat); a "cryst. coord." one may follow
+      const got: { k: Vec3; w: number }[] = [];
+      let j = i + 1;
+      if (/cart\. coord/.test(lines[j] ?? '')) j++;
+      for (; j < lines.length; j++) {
+        const km = /^\s*k\(\s*\d+\)\s*=\s*\((.*)\),\s*wk\s*=\s*(\S+)/.exec(lines[j]!);
+        if (!km) break;
+        got.push({ k: vec3(numbersIn(km[1]!), lines[j]!.trim()), w: Number(km[2]) });
+      }
+      if (got.length) listed = got;
+      i = j - 1;
+    } else if (/End of (self-consistent|band structure) calculation/.test(line)) {
+      channels = [[]];
+      let spin = 0;
+      let current: { k: Vec3; e: number[] } | undefined;
+      let skipping = false; // inside an "occupation numbers" block (verbosity = 'high')
+      let j = i + 1;
+      for (; j < lines.length; j++) {
+        const l = lines[j]!;
+        if (/SPIN UP/.test(l)) continue;
+        if (/SPIN DOWN/.test(l)) {
+          spin = 1;
+          channels.push([]);
+          current = undefined;
+          continue;
+        }
+        const kh = /^\s*k\s*=(.*?)\(\s*\d+\s*PWs\)\s*bands \(ev\)/.exec(l);
+        if (kh) {
+          current = { k: vec3(numbersIn(kh[1]!), l.trim()), e: [] };
+          channels[spin]!.push(current);
+          skipping = false;
+          continue;
+        }
+        if (/occupation numbers/.test(l)) {
+          skipping = true;
+          continue;
+        }
+        if (!l.trim()) continue;
+        if (current && !skipping && /^[\s\d.eE+\-]+$/.test(l)) {
+          current.e.push(...numbersIn(l));
+          continue;
+        }
+        if (skipping && /^[\s\d.eE+\-]+$/.test(l)) continue;
+        if (l.includes('*') && current && !skipping) {
+          throw new Error(`pw.x stdout: band energies overflow the print format (${l.trim()}); read the XML instead`);
+        }
+        break; // end of the listing
+      }
+      i = j - 1;
+    }
+  }
+  if (!channels || channels[0]!.length === 0) {
+    const many = (listed && listed.length >= 100) || /Number of k-points >= 100/.test(stdout);
+    throw new Error(
+      many
+        ? `pw.x stdout lists no band energies: pw.x leaves them out for ${listed?.length ?? 'at least 100'} k-points (>= 100) unless verbosity = 'high'; read the XML (data-file-schema.xml) instead`
+        : 'pw.x stdout lists no band energies (no "End of band structure calculation" listing)',
+    );
+  }
+  const [upCh, downCh] = channels;
+  if (channels.length > 1) lsda = true;
+  const nk = upCh!.length;
+  if (downCh && downCh.length !== nk) throw new Error('pw.x stdout: spin up and down listings have different k-point counts');
+  let kpointsTpiba: Vec3[];
+  let weights: number[] | undefined;
+  if (listed && (listed.length === nk || listed.length === 2 * nk)) {
+    // lsda lists every k twice (up, then down); the first half are the k-points
+    kpointsTpiba = listed.slice(0, nk).map((x) => x.k);
+    weights = listed.slice(0, nk).map((x) => x.w);
+  } else {
+    kpointsTpiba = upCh!.map((x) => x.k);
+    warnings.push('k-points taken from the band listing headers (4 decimals): the k-point list was not printed');
+  }
+  const nBands = upCh![0]!.e.length;
+  const all = [...upCh!, ...(downCh ?? [])];
+  if (all.some((x) => x.e.length !== nBands)) throw new Error('pw.x stdout: band counts differ between k-points');
+  const axesAlat = axes.every(Boolean) ? (axes as Mat3) : undefined;
+  const base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'> = {
+    source: 'stdout',
+    kpointsTpiba,
+    eigenvaluesEv: upCh!.map((x) => x.e),
+    spinPolarized: lsda,
+    noncollinear: noncolin,
+    nBands,
+    warnings,
+  };
+  if (downCh) base.eigenvaluesDownEv = downCh.map((x) => x.e);
+  if (weights) base.weights = weights;
+  if (alatBohr !== undefined) base.alatBohr = alatBohr;
+  if (recip.every(Boolean)) base.reciprocalAxesTpiba = recip as Mat3;
+  if (nelec !== undefined) base.nElectrons = nelec;
+  if (fermi !== undefined) base.fermiEnergyEv = fermi;
+  if (homo !== undefined) base.highestOccupiedEv = homo;
+  if (lumo !== undefined) base.lowestUnoccupiedEv = lumo;
+  if (calculation) base.calculation = calculation;
+  return finish(base, axesAlat);
+}
+
+/**
+ * Band energies of a pw.x run (bands, nscf or scf): from the XML when given (a string that starts like
+ * `<?xml` / `<qes:espresso`, or `{ xml }`), else from stdout. With both, the XML wins; a broken XML falls back
+ * to stdout with a warning. Throws when neither yields band energies, saying why.
+ */
+export function parsePwBands(input: string | PwBandsParseInput): PwBands {
+  const { xml, stdout } = typeof input === 'string' ? (isXml(input) ? { xml: input, stdout: undefined } : { xml: undefined, stdout: input }) : input;
+  if (xml !== undefined) {
+    try {
+      return parseBandsXml(xml);
+    } catch (e) {
+      if (stdout === undefined) throw e;
+      const out = parseBandsStdout(stdout);
+      out.warnings.unshift(`XML unusable (${(e as Error).message}); band energies read from stdout`);
+      return out;
+    }
+  }
+  if (stdout === undefined) throw new Error('parsePwBands: give the XML (data-file-schema.xml) or the stdout of pw.x');
+  return parseBandsStdout(stdout);
+}
+
+/** Path distances (Å⁻¹, 2π included) of parsed bands; `breaks` from `expandKPath` when the path jumps. */
+export function bandsPathDistances(bands: PwBands, breaks: readonly number[] = []): number[] {
+  if (!bands.kpointsCartesianInvAngstrom) throw new Error('the lattice parameter (alat) is unknown: cannot convert k-points to Å⁻¹');
+  return pathDistances(bands.kpointsCartesianInvAngstrom, breaks);
+}
