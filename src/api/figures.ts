@@ -10,7 +10,7 @@ import { writeFileSync } from 'node:fs';
 import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
-import { normalizeKLabel } from '../domain/codes/qe/bands.ts';
+import { normalizeKLabel } from '../domain/structure/kpath.ts';
 
 export type EnergyReferenceLabel = 'E − E_VBM' | 'E − E_F';
 

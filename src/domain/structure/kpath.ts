@@ -376,16 +376,6 @@ export function toCrystalB(path: KPath, pointsPerSegment: number | { density: nu
   return lines;
 }
 
-/** The `K_POINTS crystal_b` card text for `toCrystalB` lines (labels as `!` comments). */
-export function formatCrystalB(lines: CrystalBLine[]): string {
-  const num = (x: number) => (Math.abs(x) < 5e-13 ? 0 : x).toFixed(10);
-  return [
-    'K_POINTS crystal_b',
-    String(lines.length),
-    ...lines.map(([label, k, n]) => `  ${k.map(num).join(' ')} ${n} !${label}`),
-  ].join('\n') + '\n';
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // From a symmetry analysis to a band path
 

@@ -10,6 +10,7 @@
  * pw.x leaves the band energies out of stdout for 100 k-points or more unless `verbosity = 'high'`, and
  * prints them with 4 decimals only.
  */
+import { normalizeKLabel } from '../../structure/kpath.ts';
 import { reciprocalLattice } from '../../structure/lattice.ts';
 import type { Mat3, Vec3 } from '../../structure/structure.ts';
 import { buildPwInput, insulatorBands } from './inputs.ts';
@@ -43,13 +44,6 @@ export interface ExpandedKPath {
    * nPoints = 1 when `jumpAfterSinglePoint` (the usual `K 1` / `U ...` trick for `K|U`).
    */
   breaks: number[];
-}
-
-/** 'G', 'GAMMA', 'Gamma', '\Gamma', 'gG' → 'Γ'; other labels are trimmed and kept. */
-export function normalizeKLabel(label: string): string {
-  const t = label.trim();
-  if (/^(\\?gamma|g|gg|Γ)$/i.test(t)) return 'Γ';
-  return t;
 }
 
 /** A label as ASCII for a Fortran comment: Γ → G, anything else outside printable ASCII dropped. */
