@@ -95,3 +95,5 @@ export { BaseAnalysisRunner, type RunnerOptions } from './api/runners.ts';
 export { buildPlan } from './api/builder.ts';
 export type { RecoveryRuleInput } from './domain/recovery/rules.ts';
 export type { WorkflowStepInput } from './domain/plan/plan.ts';
+export { StandardAnalysis, StandardResults, type StandardAnalysisOptions } from './api/standard.ts';
+export type { AnalysisResults } from './workflows/standard.ts';

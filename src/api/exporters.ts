@@ -4,6 +4,7 @@
  */
 import { volume } from '../domain/structure/lattice.ts';
 import type { PlanResult } from '../workflows/plan.ts';
+import type { AnalysisResults } from '../workflows/standard.ts';
 
 export interface PropertyRow {
   formula: string;
@@ -37,20 +38,45 @@ export function propertyRows(result: PlanResult): PropertyRow[] {
   return rows;
 }
 
-export function toJSON(result: PlanResult): string {
+/** The numbers of a standard analysis (relax → scf → bands → DOS), one row each. */
+export function analysisRows(r: AnalysisResults): PropertyRow[] {
+  const rows: PropertyRow[] = [];
+  const add = (property: string, value: number | string | undefined, unit: string) => {
+    if (value !== undefined) rows.push({ formula: r.formula, step: 'standard', property, value, unit });
+  };
+  add('space_group', r.spaceGroup ? `${r.spaceGroup.symbol} (${r.spaceGroup.number})` : undefined, '');
+  add('a_before', r.latticeBefore.a, 'angstrom');
+  add('a_after', r.latticeAfter.a, 'angstrom');
+  add('volume_before', r.latticeBefore.volume, 'angstrom^3');
+  add('volume_after', r.latticeAfter.volume, 'angstrom^3');
+  add('total_energy', r.totalEnergyEv, 'eV');
+  add('band_gap', r.bandGapEv, 'eV');
+  add('band_gap_character', r.bandGapCharacter, '');
+  add('vbm_location', r.vbm?.where, '');
+  add('cbm_location', r.cbm?.where, '');
+  add('fermi_energy', r.fermiEnergyEv, 'eV');
+  add('cpu_hours', r.cpuHours, 'h');
+  return rows;
+}
+
+export function toJSON(result: PlanResult | AnalysisResults): string {
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 
-export function toCSV(result: PlanResult): string {
+export function toCSV(result: PlanResult | AnalysisResults): string {
   const quote = (v: string | number) => (typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const lines = ['formula,step,property,value,unit', ...propertyRows(result).map((r) => [r.formula, r.step, r.property, r.value, r.unit].map(quote).join(','))];
+  const lines = ['formula,step,property,value,unit', ...rowsOf(result).map((r) => [r.formula, r.step, r.property, r.value, r.unit].map(quote).join(','))];
   return `${lines.join('\n')}\n`;
 }
 
-export function toLatexTable(result: PlanResult, caption = `Computed properties of ${result.formula}`): string {
+function rowsOf(result: PlanResult | AnalysisResults): PropertyRow[] {
+  return 'results' in result ? propertyRows(result) : analysisRows(result);
+}
+
+export function toLatexTable(result: PlanResult | AnalysisResults, caption = `Computed properties of ${result.formula}`): string {
   const esc = (s: string) => s.replace(/([_&%#$])/g, '\\$1');
   const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(8).replace(/\.?0+$/, '')) : esc(v));
-  const body = propertyRows(result)
+  const body = rowsOf(result)
     .filter((r) => r.property !== 'exit_code')
     .map((r) => `${esc(r.formula)} & ${esc(r.step)} & ${esc(r.property.replace(/_/g, ' '))} & ${fmt(r.value)} & ${esc(r.unit.replace('angstrom^3', 'Å$^3$'))} \\\\`);
   return [

@@ -2,3 +2,4 @@
 export { calculation, calculationProgressQuery } from './calculation.ts';
 export { plan, planProgressQuery } from './plan.ts';
 export { relax } from './relax.ts';
+export { standardAnalysis } from './standard.ts';

@@ -1,0 +1,273 @@
+/**
+ * Analysis activities of the standard analysis (bands, DOS, figure): symmetry and the k-path, reading band
+ * energies and DOS files, the gap analysis, and the bands + DOS figure. Arrays go into the artifact store;
+ * only summaries and references return to the workflow.
+ */
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { Context } from '@temporalio/activity';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactRef } from '../domain/artifacts.ts';
+import { alignEnergies, analyzeBandGap, type BandEdge, type BandGapResult, type KLocation } from '../domain/analysis/bandgap.ts';
+import { bandsPathDistances, expandKPath, parsePwBands, type KPathVertex } from '../domain/codes/qe/bands.ts';
+import { buildDosInput, parseDosFile, parseDosStdout } from '../domain/codes/qe/dos.ts';
+import { PW_FILES, pwXmlPath } from '../domain/codes/qe/files.ts';
+import { buildProjwfcInput, parseProjwfcPdos, parseProjwfcStdout, sumPdos } from '../domain/codes/qe/projwfc.ts';
+import { toCrystalB } from '../domain/structure/kpath.ts';
+import type { Structure } from '../domain/structure/structure.ts';
+import { bandPathForStructure } from '../symmetry/index.ts';
+import { plotBandsDos } from '../api/figures.ts';
+import type { ArtifactStore } from './artifacts.ts';
+import { safePathPart } from './calculation.ts';
+
+export interface KPathRequest {
+  structure: Structure;
+  pointsPerSegment?: number;
+  symprec?: number;
+}
+
+export interface KPathInfo {
+  spaceGroupNumber: number;
+  internationalSymbol: string;
+  crystalSystem: string;
+  variant: string;
+  /** crystal_b vertices in the basis of the structure given (the one scf and bands run on). */
+  lines: KPathVertex[];
+  notes: string[];
+}
+
+/** A compact, JSON-safe gap summary for history and results. */
+export interface GapSummary {
+  kind: BandGapResult['kind'];
+  gapEv?: number;
+  direct?: boolean;
+  vbm?: { energyEv: number; label?: string; kpoint?: number[]; where: string };
+  cbm?: { energyEv: number; label?: string; kpoint?: number[]; where: string };
+  directGapEv?: number;
+  directGapWhere?: string;
+  valenceBandWidthEv?: number;
+  fermiEnergyEv?: number;
+  /** Effective masses at the edges (m_e), where the fit makes sense. */
+  effectiveMasses: { edge: 'vbm' | 'cbm'; direction: string; mass: number }[];
+  reference: { kind: 'vbm' | 'fermi'; energyEv: number } | undefined;
+  notes: string[];
+}
+
+export interface BandsAnalysis {
+  gap: GapSummary;
+  nKpoints: number;
+  nBands: number;
+  /** Band energies along the path (distances, eigenvalues, labels) as JSON. */
+  bands: ArtifactRef;
+}
+
+export interface DosAnalysis {
+  fermiEnergyEv?: number;
+  points: number;
+  /** Total DOS and, when projwfc.x ran, per-element / per-l projections, as JSON. */
+  dos: ArtifactRef;
+  lowdinCharges?: { atom: number; element: string; total: number }[];
+}
+
+export function analysisActivities(deps: { store: ArtifactStore; workRoot: string }) {
+  const putJson = async (key: string, data: unknown): Promise<ArtifactRef> => {
+    const dir = await mkdtemp(join(tmpdir(), 'crystalmath-artifact-'));
+    try {
+      const file = join(dir, 'data.json');
+      await writeFile(file, JSON.stringify(data));
+      return await deps.store.putFile(key, file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+
+  return {
+    /** Space group, Setyawan–Curtarolo variant and the band path in the basis of the structure given. */
+    async kPathFor(req: KPathRequest): Promise<KPathInfo> {
+      let bp;
+      try {
+        bp = bandPathForStructure(req.structure, { symprec: req.symprec ?? 1e-4 });
+      } catch (e) {
+        throw ApplicationFailure.nonRetryable((e as Error).message, 'SymmetryAnalysisFailed');
+      }
+      if (!bp.input?.path) {
+        throw ApplicationFailure.nonRetryable(
+          `band structure needs a primitive cell: this cell holds ${bp.input?.multiplicity ?? '?'} primitive cells and its bands would be folded (build the plan from the standardized primitive cell)`,
+          'NotPrimitive',
+        );
+      }
+      return {
+        spaceGroupNumber: bp.symmetry.spaceGroupNumber,
+        internationalSymbol: bp.symmetry.internationalSymbol,
+        crystalSystem: bp.symmetry.crystalSystem,
+        variant: bp.variant,
+        lines: toCrystalB(bp.input.path, req.pointsPerSegment ?? 20),
+        notes: bp.notes,
+      };
+    },
+
+    /**
+     * Runs dos.x or projwfc.x on a finished nscf (its outdir is read in place, not copied) in a work directory
+     * of its own, on the worker's machine. These tools take seconds to minutes; the activity heartbeats while
+     * they run and stops them when cancelled. (On a SLURM cluster they are not supported yet.)
+     */
+    async runPostprocess(req: { kind: 'dos' | 'projwfc'; parentWorkDir: string; workflowId: string; step: string; emin?: number; emax?: number; deltaE?: number }): Promise<{ workDir: string }> {
+      const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), '1');
+      if (existsSync(join(workDir, 'DONE'))) return { workDir }; // a retry after success
+      await mkdir(workDir, { recursive: true });
+      const outdir = join(req.parentWorkDir, PW_FILES.outdir);
+      const window = { emin: req.emin, emax: req.emax, deltaE: req.deltaE };
+      const input =
+        req.kind === 'dos'
+          ? buildDosInput({ prefix: PW_FILES.prefix, outdir, fildos: `${PW_FILES.prefix}.dos`, ...window }).text
+          : buildProjwfcInput({ prefix: PW_FILES.prefix, outdir, filpdos: PW_FILES.prefix, ...window }).text;
+      const exe = req.kind === 'dos' ? 'dos.x' : 'projwfc.x';
+      await writeFile(join(workDir, `${req.kind}.in`), input);
+      const ctx = Context.current();
+      const status = await new Promise<number | null>((resolve, reject) => {
+        const child = spawn(exe, ['-in', `${req.kind}.in`], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' } });
+        const out = createWriteStream(join(workDir, `${req.kind}.out`));
+        child.stdout.pipe(out);
+        child.stderr.pipe(createWriteStream(join(workDir, `${req.kind}.err`)));
+        const beat = setInterval(() => ctx.heartbeat(), 1000);
+        ctx.cancelled.catch(() => child.kill('SIGKILL'));
+        child.on('error', (e) => {
+          clearInterval(beat);
+          reject(ApplicationFailure.nonRetryable(`${exe} could not start: ${e.message}`, 'ExecutableMissing'));
+        });
+        child.on('close', (code) => {
+          clearInterval(beat);
+          resolve(code);
+        });
+      });
+      if (status !== 0) {
+        const text = await readFile(join(workDir, `${req.kind}.out`), 'utf8').catch(() => '');
+        const parsed = req.kind === 'dos' ? parseDosStdout(text) : parseProjwfcStdout(text);
+        throw ApplicationFailure.nonRetryable(`${exe} failed with exit status ${status}: ${parsed.errors.join('; ') || 'see ' + join(workDir, `${req.kind}.out`)}`, 'PostprocessFailed');
+      }
+      await writeFile(join(workDir, 'DONE'), '');
+      return { workDir };
+    },
+
+    /** Band energies of a pw.x `bands` run → gap analysis (direct or indirect, where) + stored arrays. */
+    async analyzeBands(req: { workDir: string; lines: KPathVertex[]; artifactPrefix: string }): Promise<BandsAnalysis> {
+      const xmlFile = join(req.workDir, pwXmlPath());
+      if (!existsSync(xmlFile)) throw ApplicationFailure.nonRetryable(`no band energies: ${xmlFile} is missing`, 'BandsOutputMissing');
+      const bands = parsePwBands({ xml: await readFile(xmlFile, 'utf8') });
+      const path = expandKPath(req.lines);
+      if (path.kpoints.length !== bands.eigenvaluesEv.length) {
+        throw ApplicationFailure.nonRetryable(`the bands run has ${bands.eigenvaluesEv.length} k-points, the path ${path.kpoints.length}`, 'BandsOutputMismatch');
+      }
+      const distances = bandsPathDistances(bands, path.breaks);
+      const gap = analyzeBandGap({
+        eigenvaluesEv: bands.eigenvaluesEv,
+        eigenvaluesDownEv: bands.eigenvaluesDownEv,
+        nElectrons: bands.nElectrons,
+        fermiEnergyEv: bands.fermiEnergyEv,
+        noncollinear: bands.noncollinear,
+        kpoints: path.kpoints,
+        labels: path.labels,
+        distances,
+        breaks: path.breaks,
+        source: 'path',
+      });
+      const labels = path.labels.map((l) => ({ distance: distances[l.index]!, label: l.label }));
+      const ref = await putJson(`${safePathPart(req.artifactPrefix)}/bands.json`, {
+        distances,
+        labels,
+        kpoints: path.kpoints,
+        eigenvaluesEv: bands.eigenvaluesEv,
+        eigenvaluesDownEv: bands.eigenvaluesDownEv,
+        reference: gap.reference,
+      });
+      return { gap: summarizeGap(gap), nKpoints: bands.eigenvaluesEv.length, nBands: bands.nBands, bands: ref };
+    },
+
+    /** dos.x's file and, when present, projwfc.x's projections → stored arrays + a small summary. */
+    async analyzeDos(req: { dosWorkDir: string; projwfcWorkDir?: string; artifactPrefix: string }): Promise<DosAnalysis> {
+      const dosFiles = (await readdir(req.dosWorkDir)).filter((f) => f.endsWith('.dos'));
+      if (dosFiles.length === 0) throw ApplicationFailure.nonRetryable(`dos.x left no .dos file in ${req.dosWorkDir}`, 'DosOutputMissing');
+      const stdout = await readFile(join(req.dosWorkDir, 'dos.out'), 'utf8').catch(() => '');
+      const status = parseDosStdout(stdout);
+      if (!status.ok) throw ApplicationFailure.nonRetryable(`dos.x failed: ${status.errors.join('; ')}`, 'DosFailed');
+      const dos = parseDosFile(await readFile(join(req.dosWorkDir, dosFiles[0]!), 'utf8'));
+      let projections: { label: string; values: number[]; energiesEv: number[] }[] | undefined;
+      let lowdinCharges: DosAnalysis['lowdinCharges'];
+      if (req.projwfcWorkDir) {
+        const names = (await readdir(req.projwfcWorkDir)).filter((f) => f.includes('.pdos_'));
+        const files = await Promise.all(names.map(async (name) => ({ name, text: await readFile(join(req.projwfcWorkDir!, name), 'utf8') })));
+        const pdos = parseProjwfcPdos(files);
+        projections = sumPdos(pdos.projections, 'element-l').map((p) => ({ label: p.label, values: p.values, energiesEv: pdos.energiesEv }));
+        const out = parseProjwfcStdout(await readFile(join(req.projwfcWorkDir, 'projwfc.out'), 'utf8').catch(() => ''));
+        lowdinCharges = out.lowdin.map((a) => ({ atom: a.atomIndex, element: a.element ?? '?', total: a.total }));
+      }
+      const ref = await putJson(`${safePathPart(req.artifactPrefix)}/dos.json`, { energiesEv: dos.energiesEv, dos: dos.dos, integrated: dos.integrated, fermiEnergyEv: dos.fermiEnergyEv, projections });
+      return { fermiEnergyEv: dos.fermiEnergyEv, points: dos.energiesEv.length, dos: ref, ...(lowdinCharges ? { lowdinCharges } : {}) };
+    },
+
+    /** The bands + DOS figure (SVG and PNG) from stored arrays, energies relative to the VBM or E_F. */
+    async renderBandsDos(req: { bands: ArtifactRef; dos?: ArtifactRef; title: string; artifactPrefix: string }): Promise<{ svg: ArtifactRef; png: ArtifactRef }> {
+      const bands = JSON.parse((await deps.store.read(req.bands)).toString('utf8')) as {
+        distances: number[];
+        labels: { distance: number; label: string }[];
+        eigenvaluesEv: number[][];
+        eigenvaluesDownEv?: number[][];
+        reference?: { kind: 'vbm' | 'fermi'; energyEv: number };
+      };
+      const dos = req.dos ? (JSON.parse((await deps.store.read(req.dos)).toString('utf8')) as { energiesEv: number[]; dos: number[]; fermiEnergyEv?: number; projections?: { label: string; values: number[]; energiesEv: number[] }[] }) : undefined;
+      const reference = bands.reference ?? (dos?.fermiEnergyEv !== undefined ? { kind: 'fermi' as const, energyEv: dos.fermiEnergyEv } : undefined);
+      if (!reference) throw ApplicationFailure.nonRetryable('no energy reference for the figure (a metal needs its Fermi energy)', 'NoEnergyReference');
+      const shift = (xs: number[]) => xs.map((e) => e - reference.energyEv);
+      const dir = await mkdtemp(join(tmpdir(), 'crystalmath-figure-'));
+      try {
+        const svgPath = join(dir, 'bands_dos.svg');
+        const pngPath = join(dir, 'bands_dos.png');
+        await plotBandsDos(
+          {
+            bands: {
+              distances: bands.distances,
+              eigenvaluesEv: alignEnergies(bands.eigenvaluesEv, reference.energyEv),
+              ...(bands.eigenvaluesDownEv ? { eigenvaluesDownEv: alignEnergies(bands.eigenvaluesDownEv, reference.energyEv) } : {}),
+              labels: bands.labels,
+            },
+            ...(dos
+              ? { dos: { energiesEv: shift(dos.energiesEv), dos: dos.dos, projections: dos.projections?.map((p) => ({ label: p.label, values: p.values, energiesEv: shift(p.energiesEv) })) } }
+              : {}),
+            title: req.title,
+            energyWindow: [-13, 8],
+            referenceLabel: reference.kind === 'vbm' ? 'E − E_VBM' : 'E − E_F',
+          },
+          { svgPath, pngPath },
+        );
+        const prefix = safePathPart(req.artifactPrefix);
+        return { svg: await deps.store.putFile(`${prefix}/bands_dos.svg`, svgPath), png: await deps.store.putFile(`${prefix}/bands_dos.png`, pngPath) };
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function summarizeGap(g: BandGapResult): GapSummary {
+  const where = (e: KLocation) =>
+    e.label ?? (e.segment ? `${e.segment.fraction.toFixed(2)} of the way ${e.segment.from}→${e.segment.to}` : `k-point ${e.kIndex}`);
+  const edge = (e: BandEdge | undefined) => (e ? { energyEv: e.energyEv, label: e.label, kpoint: e.kpoint ? [...e.kpoint] : undefined, where: where(e) } : undefined);
+  return {
+    kind: g.kind,
+    gapEv: g.gapEv,
+    direct: g.direct,
+    vbm: edge(g.vbm),
+    cbm: edge(g.cbm),
+    directGapEv: g.directGap?.energyEv,
+    directGapWhere: g.directGap ? where(g.directGap) : undefined,
+    valenceBandWidthEv: g.valenceBandWidthEv,
+    fermiEnergyEv: g.fermiEnergyEv,
+    effectiveMasses: [...g.effectiveMasses.filter((m) => m.extremum && m.edge === 'vbm').slice(0, 4), ...g.effectiveMasses.filter((m) => m.extremum && m.edge === 'cbm').slice(0, 4)].map((m) => ({ edge: m.edge, direction: m.direction, mass: m.massMe })),
+    reference: g.reference ? { kind: g.reference.kind, energyEv: g.reference.energyEv } : undefined,
+    notes: g.notes,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * `standardAnalysis`: relax → scf → bands → DOS (the StandardAnalysis runner of seed 000), with the band gap,
+ * its character and where it lies, the Fermi level / VBM, and the bands + DOS figure. Each pw.x run is a
+ * self-healing `calculation` child (the relaxation the full `relax` loop); dos.x, projwfc.x, the analysis and
+ * the figure are activities. Arrays and figures are artifacts; the result holds numbers and references.
+ */
+import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { z } from 'zod';
+import type { Activities } from '../activities/index.ts';
+import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
+import type { ArtifactRef } from '../domain/artifacts.ts';
+import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import { describeZodError, type CalculationResult } from '../domain/calculation.ts';
+import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
+import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
+import type { Mat3 } from '../domain/structure/structure.ts';
+import { calculation } from './calculation.ts';
+import { relax, RelaxInputSchema, type RelaxResult } from './relax.ts';
+
+const kMesh = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
+
+export const StandardInputSchema = RelaxInputSchema.extend({
+  includeRelax: z.boolean().default(true),
+  includeBands: z.boolean().default(true),
+  includeDos: z.boolean().default(true),
+  /** k-points per path segment of the band structure. */
+  kpointsPerSegment: z.number().int().min(2).max(500).default(20),
+  /** The nscf mesh of the DOS; default: twice the scf mesh in each direction. */
+  dosMesh: kMesh.optional(),
+  /** Also projwfc.x (projected DOS, Löwdin charges). */
+  projected: z.boolean().default(true),
+});
+export type StandardInput = z.input<typeof StandardInputSchema>;
+
+export interface LatticeSummary {
+  a: number;
+  b: number;
+  c: number;
+  alpha: number;
+  beta: number;
+  gamma: number;
+  volume: number;
+}
+
+export interface AnalysisResults {
+  workflowId: string;
+  formula: string;
+  spaceGroup?: { number: number; symbol: string; crystalSystem: string; kPathVariant: string };
+  latticeBefore: LatticeSummary;
+  latticeAfter: LatticeSummary;
+  totalEnergyEv?: number;
+  /** From the band structure when computed, otherwise from the scf's levels. */
+  bandGapEv?: number;
+  bandGapCharacter?: 'direct' | 'indirect' | 'metal';
+  bandGapSource: string;
+  vbm?: BandsAnalysis['gap']['vbm'];
+  cbm?: BandsAnalysis['gap']['cbm'];
+  fermiEnergyEv?: number;
+  /** Where energies in the figure are measured from. */
+  energyReference?: { kind: 'vbm' | 'fermi'; energyEv: number };
+  effectiveMasses?: BandsAnalysis['gap']['effectiveMasses'];
+  cpuHours: number;
+  steps: { name: string; workflowId?: string; attempts: number; exitCode: number; handlers: string[] }[];
+  bands?: BandsAnalysis;
+  dos?: DosAnalysis;
+  figure?: { svg: ArtifactRef; png: ArtifactRef };
+  notes: string[];
+}
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResults> {
+  const parsed = StandardInputSchema.safeParse(raw);
+  if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid standard-analysis input: ${describeZodError(parsed.error)}`, 'InvalidInput');
+  const input = parsed.data;
+  const { includeRelax, includeBands, includeDos, kpointsPerSegment, dosMesh, projected, maxIterations, initialRelax, ...common } = input;
+  const { workflowId } = workflowInfo();
+  const formula = cellFormula(input.structure);
+  upsertSearchAttributes([
+    { key: SEARCH_ATTRIBUTE_KEYS.formula, value: formula },
+    { key: SEARCH_ATTRIBUTE_KEYS.analysis, value: 'standard' },
+    { key: SEARCH_ATTRIBUTE_KEYS.code, value: input.code },
+  ]);
+  const steps: AnalysisResults['steps'] = [];
+  const record = (name: string, childId: string, r: CalculationResult) =>
+    steps.push({ name, workflowId: childId, attempts: r.attempts.length, exitCode: r.exitCode, handlers: r.attempts.flatMap((a) => (a.decision.handler ? [a.decision.handler] : [])) });
+  const notes: string[] = [];
+  let cpuSeconds = 0;
+  const account = (r: CalculationResult) => {
+    cpuSeconds += (r.outputs.cpuTimeSeconds ?? r.outputs.wallTimeSeconds ?? 0) * common.resources.mpiRanks;
+  };
+
+  let structure = input.structure;
+  if (includeRelax) {
+    const id = `${workflowId}-relax`;
+    const r: RelaxResult = await executeChild(relax, { workflowId: id, args: [{ ...common, structure, maxIterations, initialRelax }] });
+    record('relax', id, r);
+    account(r);
+    structure = r.finalStructure;
+  }
+
+  const scfId = `${workflowId}-scf`;
+  const scf = await executeChild(calculation, { workflowId: scfId, args: [{ ...common, structure, calculation: 'scf', analysis: 'standard' }] });
+  record('scf', scfId, scf);
+  account(scf);
+  const parent = { workDir: scf.remoteFolder.path, kind: 'charge-density' as const };
+  // Bands and nscf need the scf's empty bands (an insulator's scf already has some; see insulatorBands).
+  const nbnd = scf.outputs.numberOfBands;
+
+  let path: KPathInfo | undefined;
+  let bands: BandsAnalysis | undefined;
+  if (includeBands) {
+    path = await quick.kPathFor({ structure, pointsPerSegment: kpointsPerSegment });
+    const id = `${workflowId}-bands`;
+    const r = await executeChild(calculation, {
+      workflowId: id,
+      args: [{ ...common, structure, calculation: 'bands', kpath: path.lines.map(([l, k, n]) => [l, [k[0], k[1], k[2]], n] as [string, [number, number, number], number]), parent, parameters: withNbnd(common.parameters, nbnd), analysis: 'standard' }],
+    });
+    record('bands', id, r);
+    account(r);
+    bands = await quick.analyzeBands({ workDir: r.remoteFolder.path, lines: path.lines, artifactPrefix: `${workflowId}/bands` });
+  }
+
+  let dos: DosAnalysis | undefined;
+  if (includeDos) {
+    const id = `${workflowId}-nscf`;
+    const mesh = dosMesh ?? (scf.inputSummary.kMesh.map((n) => 2 * n) as [number, number, number]);
+    const nscfParameters = withNbnd(common.parameters, nbnd);
+    // Tetrahedra: the DOS of an insulator without smearing tails into the gap.
+    nscfParameters.system = { ...nscfParameters.system, occupations: 'tetrahedra' };
+    const r = await executeChild(calculation, {
+      workflowId: id,
+      args: [{ ...common, structure, calculation: 'nscf', kpoints: { mesh }, parent, parameters: nscfParameters, analysis: 'standard' }],
+    });
+    record('nscf', id, r);
+    account(r);
+    const window = { emin: -20, emax: 20, deltaE: 0.02 };
+    const dosRun = await quick.runPostprocess({ kind: 'dos', parentWorkDir: r.remoteFolder.path, workflowId, step: 'dos', ...window });
+    const projRun = projected ? await quick.runPostprocess({ kind: 'projwfc', parentWorkDir: r.remoteFolder.path, workflowId, step: 'projwfc', ...window }) : undefined;
+    dos = await quick.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: `${workflowId}/dos` });
+  }
+
+  let figure: AnalysisResults['figure'];
+  if (bands) {
+    const gapText = bands.gap.gapEv !== undefined ? `: ${bands.gap.direct ? 'direct' : 'indirect'} gap ${bands.gap.gapEv.toFixed(2)} eV` : '';
+    figure = await quick.renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
+  }
+
+  const gapFromBands = bands?.gap.kind === 'insulator' ? bands.gap.gapEv : undefined;
+  const character = bands ? (bands.gap.kind === 'metal' ? 'metal' : bands.gap.direct ? 'direct' : 'indirect') : undefined;
+  if (!bands && scf.outputs.bandGapEv !== undefined) notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
+  return {
+    workflowId,
+    formula,
+    spaceGroup: path ? { number: path.spaceGroupNumber, symbol: path.internationalSymbol, crystalSystem: path.crystalSystem, kPathVariant: path.variant } : undefined,
+    latticeBefore: summarize(input.structure.lattice),
+    latticeAfter: summarize(structure.lattice),
+    totalEnergyEv: scf.outputs.totalEnergyEv,
+    bandGapEv: gapFromBands ?? (bands?.gap.kind === 'metal' ? 0 : scf.outputs.bandGapEv),
+    bandGapCharacter: character,
+    bandGapSource: bands ? `band structure along ${path!.variant} path (${bands.nKpoints} k-points)` : 'scf k-mesh HOMO/LUMO',
+    vbm: bands?.gap.vbm,
+    cbm: bands?.gap.cbm,
+    fermiEnergyEv: bands?.gap.fermiEnergyEv ?? scf.outputs.fermiEnergyEv ?? dos?.fermiEnergyEv,
+    energyReference: bands?.gap.reference,
+    effectiveMasses: bands?.gap.effectiveMasses,
+    cpuHours: cpuSeconds / 3600,
+    steps,
+    bands,
+    dos,
+    figure,
+    notes: [...notes, ...(bands?.gap.notes ?? [])],
+  };
+}
+
+function withNbnd(parameters: StandardInput['parameters'], nbnd: number | undefined): PwParameters {
+  const p: PwParameters = JSON.parse(JSON.stringify(parameters ?? {})); // (no structuredClone in the workflow sandbox)
+  if (nbnd !== undefined && p.system?.nbnd === undefined) p.system = { ...p.system, nbnd };
+  return p;
+}
+
+function summarize(lattice: Mat3): LatticeSummary {
+  return { ...cellParameters(lattice), volume: volume(lattice) };
+}
