@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { BuildError, WorkflowBuilder, type BuiltWorkflow } from './api/builder.ts';
+import { StandardAnalysis } from './api/standard.ts';
 import { toCSV, toJSON, toLatexTable } from './api/exporters.ts';
 import { Workflow, WorkflowRunError, type ProgressUpdate } from './api/workflow.ts';
 import { ClusterProfileError } from './clusters/loader.ts';
@@ -29,7 +30,6 @@ const ANALYSES: Record<string, (b: WorkflowBuilder) => WorkflowBuilder> = {
   scf: (b) => b.scf(),
   relax: (b) => b.relax(),
   'relax-scf': (b) => b.relax().scf(),
-  standard: (b) => b.relax().scf().thenBands().thenDos(),
   bands: (b) => b.scf().thenBands(),
   dos: (b) => b.scf().thenDos(),
   phonon: (b) => b.relax().thenPhonon(),
@@ -39,7 +39,7 @@ const ANALYSES: Record<string, (b: WorkflowBuilder) => WorkflowBuilder> = {
 
 const AnalysisFlagsSchema = z.object({
   structure: z.string().min(1),
-  analysis: z.enum(Object.keys(ANALYSES) as [string, ...string[]]),
+  analysis: z.enum(['standard', ...Object.keys(ANALYSES)] as [string, ...string[]]),
   protocol: z.enum(PROTOCOL_NAMES),
   pseudoFamily: z.string().min(1),
   cluster: z.string().min(1),
@@ -57,7 +57,7 @@ const program = new Command('crystalmath').description('Durable computational-ma
 function analysisOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-s, --structure <name|file>', 'built-in name (Si, MoS2, ...) or a CIF / POSCAR file')
-    .option('-a, --analysis <name>', `analysis: ${Object.keys(ANALYSES).join(', ')}`, 'scf')
+    .option('-a, --analysis <name>', `analysis: standard (relax, scf, bands, DOS, figure), ${Object.keys(ANALYSES).join(', ')}`, 'scf')
     .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
     .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
     .option('-c, --cluster <name>', 'cluster profile', 'local')
@@ -72,6 +72,7 @@ analysisOptions(program.command('run').description('run an analysis and wait for
   .option('--no-embedded-worker', 'do not run a worker inside this command (rely on `crystalmath worker` processes)')
   .action(async (flags) => {
     const f = parseFlags(AnalysisFlagsSchema, flags);
+    if (f.analysis === 'standard') return runStandard(f);
     const wf = await buildFromFlags(f);
     const settings = loadSettings();
     const uiUrl = await ensureServer(settings, !f.json);
@@ -105,9 +106,11 @@ analysisOptions(program.command('run').description('run an analysis and wait for
 
 analysisOptions(program.command('submit').description('start an analysis and print its workflow id (a worker must be running)')).action(async (flags) => {
   const f = parseFlags(AnalysisFlagsSchema, flags);
-  const wf = await buildFromFlags(f);
   await requireServer();
-  const id = await wf.submit();
+  const id =
+    f.analysis === 'standard'
+      ? await new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
+      : await (await buildFromFlags(f)).submit();
   console.log(f.json ? JSON.stringify({ workflowId: id }) : id);
 });
 
@@ -257,6 +260,33 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
   if (parsed.success) return parsed.data;
   const flag = (key: PropertyKey | undefined) => `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   throw new InputError(parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; '));
+}
+
+/** `--analysis standard`: the StandardAnalysis runner (relax → scf → bands → DOS, figure in the output dir). */
+async function runStandard(f: AnalysisFlags): Promise<void> {
+  const settings = loadSettings();
+  const outputDir = join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-standard`);
+  const runner = new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: settings.taskQueue });
+  const structure = resolveStructure(f.structure);
+  await ensureServer(settings, !f.json);
+  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
+  try {
+    if (!f.json) console.error('standard analysis: relax → scf → bands → DOS (this takes a while)');
+    const r = (await runner.run(structure)).data;
+    if (f.json) {
+      console.log(JSON.stringify(r, null, 2));
+      return;
+    }
+    console.log(`workflow id:   ${r.workflowId}`);
+    console.log(`structure:     ${r.formula}${r.spaceGroup ? `  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}` : ''}`);
+    console.log(`lattice a:     ${r.latticeBefore.a.toFixed(4)} Å → ${r.latticeAfter.a.toFixed(4)} Å (primitive cell)`);
+    console.log(`total energy:  ${r.totalEnergyEv?.toFixed(6)} eV`);
+    console.log(`band gap:      ${r.bandGapEv?.toFixed(4) ?? 'n/a'} eV ${r.bandGapCharacter ?? ''} (VBM ${r.vbm?.where ?? '?'}, CBM ${r.cbm?.where ?? '?'}; ${r.bandGapSource})`);
+    console.log(`CPU hours:     ${r.cpuHours.toFixed(4)}`);
+    console.log(`files:         ${outputDir} (results.json, results.csv, results.tex, bands+DOS figure)`);
+  } finally {
+    await stopWorker();
+  }
 }
 
 async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {
