@@ -1,6 +1,16 @@
 /**
  * Activities of the `calculation` workflow: stage the inputs, run the job on an executor, parse the
  * outputs and store artifacts. They return summaries and references only; files stay on disk.
+ *
+ * Two places a calculation can run:
+ * - `local`: the worker's own machine; work directory under the worker's settings, files on its disk.
+ * - a SLURM cluster: everything through the cluster's Transport (SSH from a central worker, or the local
+ *   machine for a worker on the login node). The work directory is under the profile's `workDir`, pw.in and
+ *   the batch script are written there, the pseudopotential family is uploaded once per cluster
+ *   (`<workDir>/pseudos/<family>/`), restarts copy the parent's files on the cluster, and the outputs are read
+ *   back for parsing and copied into the worker's artifact store.
+ * The code's executable comes from the cluster profile's `executables` in both cases (`local`: the built-in
+ * profile, or a `local.yaml` in the clusters directory that overrides it).
  */
 import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -9,13 +19,19 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import type { ValidCalculationInput } from '../domain/calculation.ts';
 import { buildPwInput, type PwParameters } from '../domain/codes/qe/inputs.ts';
+import { buildPwBandsInput } from '../domain/codes/qe/bands.ts';
 import type { RestartFrom } from '../domain/codes/qe/handlers.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { parsePwOutput, type PwResult } from '../domain/codes/qe/parse.ts';
 import { PW_FILES, pwCommand, pwXmlPath } from '../domain/codes/qe/files.ts';
-import { jobNameFor, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
+import { jobNameFor, LOCAL_CLUSTER, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
+import { BatchScriptError, renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import { loadPseudoFamily } from './pseudos.ts';
+import { activityProfile, executableFor, type ProfileSource } from './scheduler/profiles.ts';
+import { keepAlive } from './scheduler/heartbeat.ts';
+import { copyRemoteParentFiles, ensureRemotePseudoFamily, remotePath, withLocalTemp } from './scheduler/staging.ts';
+import { transportFor, TransportFileError } from './transport/index.ts';
 
 export interface PrepareRequest {
   /** Code, calculation, protocol, pseudo family, k-points, electronic type: fixed for the whole calculation. */
@@ -45,11 +61,18 @@ export interface ParseRequest {
   workDir: string;
   outcome: JobOutcome;
   parameters: Record<string, Record<string, unknown>>;
+  /** The cluster the work directory is on; absent or `local`: the worker's own disk. */
+  cluster?: string;
 }
 
 export interface ParsedCalculation {
   result: PwResult;
   artifacts: ArtifactRef[];
+}
+
+/** Where a restart's files come from and go to, relative to the work directories. */
+function parentFilesOf(kind: 'charge-density' | 'full'): string {
+  return kind === 'full' ? PW_FILES.outdir : `${PW_FILES.outdir}/${PW_FILES.prefix}.save`;
 }
 
 /**
@@ -58,8 +81,8 @@ export interface ParsedCalculation {
  * Copies, not links: the parent's files stay as they were, for provenance and for a later retry.
  */
 async function stageParentFiles(parentDir: string, workDir: string, kind: 'charge-density' | 'full'): Promise<void> {
-  const from = kind === 'full' ? join(parentDir, PW_FILES.outdir) : join(parentDir, PW_FILES.outdir, `${PW_FILES.prefix}.save`);
-  const to = kind === 'full' ? join(workDir, PW_FILES.outdir) : join(workDir, PW_FILES.outdir, `${PW_FILES.prefix}.save`);
+  const from = join(parentDir, parentFilesOf(kind));
+  const to = join(workDir, parentFilesOf(kind));
   if (!existsSync(from)) {
     throw ApplicationFailure.nonRetryable(`cannot restart from ${from}: the parent calculation left no such files`, 'RestartFilesMissing');
   }
@@ -68,69 +91,187 @@ async function stageParentFiles(parentDir: string, workDir: string, kind: 'charg
 
 export const safePathPart = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
 
-export function calculationActivities(deps: { workRoot: string; pseudoRoot: string; store: ArtifactStore }) {
+/** The files of a pw.x run that are parsed and kept as artifacts, relative to its work directory. */
+const KEPT_FILES = () => [PW_FILES.input, PW_FILES.stdout, PW_FILES.stderr, PW_FILES.crash, pwXmlPath()];
+
+export interface CalculationDeps {
+  workRoot: string;
+  pseudoRoot: string;
+  store: ArtifactStore;
+  /** Where cluster profiles are read from (`local` included). */
+  profiles: ProfileSource;
+}
+
+function buildInput(req: PrepareRequest, pseudoDir: string, family: Awaited<ReturnType<typeof loadPseudoFamily>>) {
+  const { input } = req;
+  try {
+    const request = {
+      structure: req.structure,
+      calculation: input.calculation,
+      protocol: input.protocol,
+      family: family.family,
+      pseudoDir,
+      outdir: PW_FILES.outdir,
+      prefix: PW_FILES.prefix,
+      kpoints: input.kpoints,
+      electronicType: input.electronicType,
+      valenceElectrons: family.valenceElectrons,
+      overrides: req.overrides,
+      walltimeSeconds: req.resources.walltimeSeconds,
+    };
+    if (input.calculation === 'bands' && input.kpath) {
+      // A band structure along a path: the k-points are the path's (kMesh 0x0x0 says "not a mesh").
+      const bands = buildPwBandsInput({ ...request, path: input.kpath });
+      return { ...bands, kpoints: { mesh: [0, 0, 0] as [number, number, number], offset: [0, 0, 0] as [0 | 1, 0 | 1, 0 | 1] } };
+    }
+    return buildPwInput(request);
+  } catch (e) {
+    // Bad parameters or a structure the family cannot describe: retrying cannot help.
+    throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidCalculationInput');
+  }
+}
+
+function summaryOf(pw: ReturnType<typeof buildInput>): Omit<PreparedCalculation, 'job'> {
+  return {
+    inputSummary: { kMesh: pw.kpoints.mesh, kOffset: pw.kpoints.offset, ecutwfc: pw.ecutwfc, ecutrho: pw.ecutrho },
+    parameters: pw.parameters as Record<string, Record<string, unknown>>,
+  };
+}
+
+export function calculationActivities(deps: CalculationDeps) {
+  async function prepareLocal(req: PrepareRequest): Promise<PreparedCalculation> {
+    const { input } = req;
+    const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const profile = activityProfile(LOCAL_CLUSTER, deps.profiles);
+    const exe = executableFor(profile, input.code);
+    const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
+    const pw = buildInput(req, family.dir, family);
+    await mkdir(workDir, { recursive: true });
+    // A retried prepare must not touch the files of a job that has already started.
+    if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
+      if (req.restart) await stageParentFiles(req.restart.fromWorkDir, workDir, req.restart.kind);
+      await writeFile(join(workDir, PW_FILES.input), pw.text);
+    }
+    const environment = { ...profile.environment, ...exe.environment };
+    return {
+      job: {
+        jobName: jobNameFor(req.workflowId, req.step, req.attempt),
+        workDir,
+        command: pwCommand(exe.executable),
+        stdoutFile: PW_FILES.stdout,
+        stderrFile: PW_FILES.stderr,
+        resources: req.resources,
+        ...(Object.keys(environment).length ? { environment } : {}),
+      },
+      ...summaryOf(pw),
+    };
+  }
+
+  async function prepareOnCluster(req: PrepareRequest, cluster: string): Promise<PreparedCalculation> {
+    const { input } = req;
+    const profile = activityProfile(cluster, deps.profiles);
+    if (profile.scheduler !== 'slurm') {
+      throw ApplicationFailure.nonRetryable(`cluster ${cluster} has scheduler "${profile.scheduler}"; the slurm executor needs a SLURM profile`, 'ClusterProfileError');
+    }
+    const exe = executableFor(profile, input.code);
+    const t = transportFor(profile);
+    const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
+    const pseudoDir = await ensureRemotePseudoFamily(t, profile, family);
+    const pw = buildInput(req, pseudoDir, family);
+    const jobName = jobNameFor(req.workflowId, req.step, req.attempt);
+    const command = pwCommand(exe.executable);
+    let script: string;
+    try {
+      script = renderBatchScript({ jobName, workDir, command, stdoutFile: PW_FILES.stdout, stderrFile: PW_FILES.stderr, resources: req.resources, profile, executable: exe });
+    } catch (e) {
+      if (e instanceof BatchScriptError) throw ApplicationFailure.nonRetryable(e.message, 'InvalidResources');
+      throw e;
+    }
+    await t.mkdirp(remotePath(workDir, SLURM_FILES.meta));
+    // A retried prepare must not touch the files of a job that has already been submitted.
+    const submitted = (await t.exists(remotePath(workDir, SLURM_FILES.sbatchJobId))) || (await t.exists(remotePath(workDir, SLURM_FILES.jobId)));
+    if (!submitted) {
+      if (req.restart) {
+        const rel = parentFilesOf(req.restart.kind);
+        await copyRemoteParentFiles(t, remotePath(req.restart.fromWorkDir, rel), remotePath(workDir, rel));
+      }
+      await t.writeFile(remotePath(workDir, PW_FILES.input), pw.text);
+      await t.writeFile(remotePath(workDir, SLURM_FILES.script), script, { mode: 0o755 });
+    }
+    return {
+      job: {
+        jobName,
+        workDir,
+        command,
+        stdoutFile: PW_FILES.stdout,
+        stderrFile: PW_FILES.stderr,
+        resources: req.resources,
+        executor: 'slurm',
+        cluster,
+        batchScript: remotePath(workDir, SLURM_FILES.script),
+      },
+      ...summaryOf(pw),
+    };
+  }
+
+  async function parseLocal(req: ParseRequest): Promise<ParsedCalculation> {
+    const read = async (name: string) => (existsSync(join(req.workDir, name)) ? readFile(join(req.workDir, name), 'utf8') : undefined);
+    const result = await parse(req, read);
+    const artifacts: ArtifactRef[] = [];
+    const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+    for (const name of KEPT_FILES()) {
+      const path = join(req.workDir, name);
+      if (existsSync(path)) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
+    }
+    return { result, artifacts };
+  }
+
+  /** Downloads the kept files once (to a private temporary directory), parses them there, stores them. */
+  async function parseOnCluster(req: ParseRequest, cluster: string): Promise<ParsedCalculation> {
+    const profile = activityProfile(cluster, deps.profiles);
+    const t = transportFor(profile);
+    return withLocalTemp(async (tmp) => {
+      const local = new Map<string, string>();
+      for (const name of KEPT_FILES()) {
+        const to = join(tmp, name.replace(/\//g, '__'));
+        try {
+          await t.download(remotePath(req.workDir, name), to);
+          local.set(name, to);
+        } catch (e) {
+          if (!(e instanceof TransportFileError && e.code === 'ENOENT')) throw e;
+        }
+      }
+      const result = await parse(req, async (name) => (local.has(name) ? readFile(local.get(name)!, 'utf8') : undefined));
+      const artifacts: ArtifactRef[] = [];
+      const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+      for (const [name, path] of local) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
+      return { result, artifacts };
+    });
+  }
+
+  async function parse(req: ParseRequest, read: (name: string) => Promise<string | undefined>): Promise<PwResult> {
+    return parsePwOutput({
+      stdout: await read(PW_FILES.stdout),
+      xml: await read(pwXmlPath()),
+      crash: await read(PW_FILES.crash),
+      processExitStatus: req.outcome.exitStatus,
+      schedulerOutOfWalltime: req.outcome.state === 'timeout',
+      parameters: req.parameters,
+    });
+  }
+
   return {
     async prepareCalculation(req: PrepareRequest): Promise<PreparedCalculation> {
-      const { input } = req;
-      const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
-      const { family, dir: pseudoDir, valenceElectrons } = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
-      let pw;
-      try {
-        pw = buildPwInput({
-          structure: req.structure,
-          calculation: input.calculation,
-          protocol: input.protocol,
-          family,
-          pseudoDir,
-          outdir: PW_FILES.outdir,
-          prefix: PW_FILES.prefix,
-          kpoints: input.kpoints,
-          electronicType: input.electronicType,
-          valenceElectrons,
-          overrides: req.overrides,
-          walltimeSeconds: req.resources.walltimeSeconds,
-        });
-      } catch (e) {
-        // Bad parameters or a structure the family cannot describe: retrying cannot help.
-        throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidCalculationInput');
-      }
-      await mkdir(workDir, { recursive: true });
-      // A retried prepare must not touch the files of a job that has already started.
-      if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
-        if (req.restart) await stageParentFiles(req.restart.fromWorkDir, workDir, req.restart.kind);
-        await writeFile(join(workDir, PW_FILES.input), pw.text);
-      }
-      return {
-        job: {
-          jobName: jobNameFor(req.workflowId, req.step, req.attempt),
-          workDir,
-          command: pwCommand(),
-          stdoutFile: PW_FILES.stdout,
-          stderrFile: PW_FILES.stderr,
-          resources: req.resources,
-        },
-        inputSummary: { kMesh: pw.kpoints.mesh, kOffset: pw.kpoints.offset, ecutwfc: pw.ecutwfc, ecutrho: pw.ecutrho },
-        parameters: pw.parameters as Record<string, Record<string, unknown>>,
-      };
+      const executor = req.input.executor;
+      if (executor.kind === 'local') return prepareLocal(req);
+      return keepAlive(() => prepareOnCluster(req, executor.cluster));
     },
 
     async parseCalculation(req: ParseRequest): Promise<ParsedCalculation> {
-      const read = async (name: string) => (existsSync(join(req.workDir, name)) ? readFile(join(req.workDir, name), 'utf8') : undefined);
-      const result = parsePwOutput({
-        stdout: await read(PW_FILES.stdout),
-        xml: await read(pwXmlPath()),
-        crash: await read(PW_FILES.crash),
-        processExitStatus: req.outcome.exitStatus,
-        schedulerOutOfWalltime: req.outcome.state === 'timeout',
-        parameters: req.parameters,
-      });
-      const artifacts: ArtifactRef[] = [];
-      const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
-      for (const name of [PW_FILES.input, PW_FILES.stdout, PW_FILES.stderr, PW_FILES.crash, pwXmlPath()]) {
-        const path = join(req.workDir, name);
-        if (existsSync(path)) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
-      }
-      return { result, artifacts };
+      if (!req.cluster || req.cluster === LOCAL_CLUSTER) return parseLocal(req);
+      const cluster = req.cluster;
+      return keepAlive(() => parseOnCluster(req, cluster));
     },
   };
 }

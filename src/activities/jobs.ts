@@ -1,47 +1,88 @@
 /**
- * Job activities, one set for every executor: start (idempotent), wait (heartbeating, cancellable), cancel.
- * The executor is chosen from the handle, so workflows never name one.
+ * Job activities, one set for every executor: start (idempotent), wait / check, cancel. The executor is
+ * chosen from the spec or handle, so workflows never name one.
+ *
+ * - local: `startJob` spawns the job's process group; `waitForJob` watches it, heartbeating (the worker on
+ *   this machine must stay with its jobs, and a heartbeat timeout notices a dead worker in seconds).
+ * - slurm: `startJob` submits idempotently (see scheduler/slurm.ts); `checkJob` looks once through the
+ *   cluster's status cache and throws a retryable `JobStillRunning` while the job is unfinished: the
+ *   workflow's retry policy is the poll loop (see the `calculation` workflow for why).
  */
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
 import type { JobHandle, JobOutcome, JobSpec } from '../domain/jobs.ts';
 import { cancelLocalJob, checkLocalJob, startLocalJob } from './executor/local.ts';
 import { sleep } from '../process.ts';
+import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
+import { cancelSlurmJob, checkSlurmJob, submitSlurmJob } from './scheduler/slurm.ts';
+import { keepAlive } from './scheduler/heartbeat.ts';
 
 export interface WaitOptions {
   /** Seconds between two looks at the job. */
   pollSeconds?: number;
 }
 
-export const jobActivities = {
-  async startJob(spec: JobSpec, executor: JobHandle['executor'] = 'local'): Promise<JobHandle> {
-    if (executor !== 'local') throw ApplicationFailure.nonRetryable(`executor "${executor}" is not supported yet`, 'NotSupported');
-    return startLocalJob(spec);
-  },
+function clusterOfHandle(h: { cluster?: string; jobName: string }): string {
+  if (!h.cluster) throw ApplicationFailure.nonRetryable(`SLURM job ${h.jobName} names no cluster`, 'InvalidJobHandle');
+  return h.cluster;
+}
 
-  /**
-   * Watches a local job until it ends, heartbeating so a dead worker is noticed within the heartbeat timeout
-   * and the retry (on any worker of this machine) adopts the same process. Cancellation stops the job.
-   */
-  async waitForJob(handle: JobHandle, opts: WaitOptions = {}): Promise<JobOutcome> {
-    const ctx = Context.current();
-    const pollMs = Math.max(50, (opts.pollSeconds ?? 0.5) * 1000);
-    for (;;) {
+export function jobActivities(deps: { profiles: ProfileSource }) {
+  return {
+    /**
+     * Starts the job, or adopts the one an earlier attempt started. `executor` is kept for calls scheduled by
+     * earlier workflow code (`startJob(spec, 'local')`); the spec's own `executor` wins.
+     */
+    async startJob(spec: JobSpec, executor: JobHandle['executor'] = 'local'): Promise<JobHandle> {
+      const kind = spec.executor ?? executor;
+      if (kind === 'local') return keepAlive(() => startLocalJob(spec));
+      if (kind === 'slurm') {
+        const profile = activityProfile(clusterOfHandle(spec), deps.profiles);
+        return keepAlive(() => submitSlurmJob(spec, profile));
+      }
+      throw ApplicationFailure.nonRetryable(`executor "${String(kind)}" is not supported`, 'NotSupported');
+    },
+
+    /**
+     * Watches a local job until it ends, heartbeating so a dead worker is noticed within the heartbeat timeout
+     * and the retry (on any worker of this machine) adopts the same process. Cancellation stops the job.
+     */
+    async waitForJob(handle: JobHandle, opts: WaitOptions = {}): Promise<JobOutcome> {
+      const ctx = Context.current();
+      const pollMs = Math.max(50, (opts.pollSeconds ?? 0.5) * 1000);
+      for (;;) {
+        const outcome = await checkLocalJob(handle);
+        if (outcome) return outcome;
+        ctx.heartbeat({ jobId: handle.jobId });
+        try {
+          await Promise.race([sleep(pollMs), ctx.cancelled]);
+        } catch (e) {
+          if (e instanceof CancelledFailure) {
+            await cancelLocalJob(handle);
+          }
+          throw e;
+        }
+      }
+    },
+
+    /**
+     * One look at the job: its outcome when it has ended, else a retryable (benign) `JobStillRunning` failure.
+     * Holds no worker slot between looks; SLURM looks share one squeue per cluster and poll interval.
+     */
+    async checkJob(handle: JobHandle): Promise<JobOutcome> {
+      if (handle.executor === 'slurm') return checkSlurmJob(handle, activityProfile(clusterOfHandle(handle), deps.profiles));
       const outcome = await checkLocalJob(handle);
       if (outcome) return outcome;
-      ctx.heartbeat({ jobId: handle.jobId });
-      try {
-        await Promise.race([sleep(pollMs), ctx.cancelled]);
-      } catch (e) {
-        if (e instanceof CancelledFailure) {
-          await cancelLocalJob(handle);
-        }
-        throw e;
-      }
-    }
-  },
+      throw ApplicationFailure.create({ message: `job ${handle.jobId} is running`, type: 'JobStillRunning', category: ApplicationFailureCategory.BENIGN });
+    },
 
-  async cancelJob(handle: JobHandle): Promise<void> {
-    await cancelLocalJob(handle);
-  },
-};
+    /** Stops the job (idempotent). A SLURM handle without a job id cancels by job name. */
+    async cancelJob(handle: JobHandle): Promise<void> {
+      if (handle.executor === 'slurm') {
+        const profile = activityProfile(clusterOfHandle(handle), deps.profiles);
+        return keepAlive(() => cancelSlurmJob(handle, profile));
+      }
+      await cancelLocalJob(handle);
+    },
+  };
+}

@@ -24,6 +24,11 @@ export const CalculationInputSchema = z.object({
   protocol: z.enum(PROTOCOL_NAMES).default('moderate'),
   /** k-points; default: the protocol's k-point distance. */
   kpoints: PwKpointsSchema.optional(),
+  /** A `bands` calculation's path as crystal_b vertices [label, [x, y, z], points to the next vertex]. */
+  kpath: z
+    .array(z.tuple([z.string().min(1).max(16), z.tuple([z.number(), z.number(), z.number()]), z.number().int().positive().max(10_000)]))
+    .min(2)
+    .optional(),
   /** Smearing or fixed occupations; `auto` guesses from the elements (metal only if all are metals). */
   electronicType: z.enum(['auto', 'insulator', 'metal']).default('auto'),
   /** Namelist overrides, applied after the protocol. */

@@ -1,12 +1,24 @@
 /**
  * What an executor is asked to run and what it reports back: the seam between workflows and the
- * machines that run codes. The local executor implements it today; SLURM over SSH plugs in behind the same
- * types (a new `ExecutorSpec` kind), so workflows do not change.
+ * machines that run codes. Two executors implement it: `local` (a process group on the worker's machine) and
+ * `slurm` (a batch job on a cluster described by a profile, reached over SSH or from its login node). Workflows
+ * do not change between them; only the `ExecutorSpec` does.
  */
 import { z } from 'zod';
 
+/** The built-in cluster of the worker's own machine; its activities stay on the workflow's own task queue. */
+export const LOCAL_CLUSTER = 'local';
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
 export const ExecutorSpecSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('local') }),
+  z.object({
+    kind: z.literal('slurm'),
+    /** The cluster profile's name (`<name>.yaml` in the worker's clusters directory). */
+    cluster: z.string().regex(CLUSTER_NAME, 'must be a cluster profile name (letters, digits, _ . -)'),
+    /** Task queue of this cluster's activities; default `<the workflow's task queue>-<cluster>`. */
+    taskQueue: z.string().min(1).max(200).optional(),
+  }),
 ]);
 export type ExecutorSpec = z.infer<typeof ExecutorSpecSchema>;
 
@@ -14,33 +26,53 @@ export const ResourcesSchema = z.object({
   /** Hard limit on the run; the executor stops the job after it (exit state `timeout`). */
   walltimeSeconds: z.number().int().positive().max(60 * 60 * 24 * 30).default(3600),
   mpiRanks: z.number().int().positive().max(100_000).default(1),
+  /** SLURM only (the local executor ignores them): partition (default: the profile's default partition), */
+  partition: z.string().regex(/^[A-Za-z0-9_.-]+$/).optional(),
+  /** nodes (default: as few as hold the ranks), threads per rank, GPUs per node and memory per node. */
+  nodes: z.number().int().positive().max(100_000).optional(),
+  cpusPerTask: z.number().int().positive().max(1024).optional(),
+  gpusPerNode: z.number().int().nonnegative().max(64).optional(),
+  memoryGb: z.number().positive().max(1_000_000).optional(),
 });
 export type Resources = z.infer<typeof ResourcesSchema>;
 
 export interface JobSpec {
   /** Unique per workflow, step and attempt: submission is idempotent on it. */
   jobName: string;
-  /** Absolute path of the work directory on the executing machine. */
+  /** Absolute path of the work directory on the executing machine (the cluster's path for SLURM). */
   workDir: string;
-  /** argv of the code, e.g. ['pw.x', '-in', 'pw.in']. */
+  /** argv of the code, e.g. ['pw.x', '-in', 'pw.in'] (without the MPI launcher). */
   command: string[];
   /** stdout / stderr files, relative to workDir. */
   stdoutFile: string;
   stderrFile: string;
   resources: Resources;
+  /** Which executor runs it; absent means `local` (specs made before SLURM existed). */
+  executor?: ExecutorSpec['kind'];
+  /** The cluster profile (SLURM). */
+  cluster?: string;
+  /** Environment of the code (the profile's and the executable's `environment`), exported before it runs. */
+  environment?: Record<string, string>;
+  /** SLURM: the batch script prepare wrote, absolute path on the cluster. */
+  batchScript?: string;
 }
 
 export interface JobHandle {
   executor: ExecutorSpec['kind'];
   jobName: string;
   workDir: string;
-  /** Executor's id: a process-group id for local runs, a SLURM job id later. */
+  /** Executor's id: a process-group id for local runs, the SLURM job id. */
   jobId: string;
+  /** The cluster profile (SLURM). */
+  cluster?: string;
+  /** SLURM: the profile's poll interval, for the workflow's wait policy. */
+  pollIntervalSeconds?: number;
 }
 
 /**
- * completed: the code exited with status 0. failed: nonzero status. timeout: stopped at the walltime.
- * cancelled: stopped on request. lost: the process vanished without recording a status (killed from outside).
+ * completed: the code exited with status 0. failed: nonzero status (or the scheduler killed it for memory: see
+ * `message`). timeout: stopped at the walltime. cancelled: stopped on request. lost: the job vanished without
+ * recording a status (killed from outside, node failure, preemption: see `message`).
  */
 export type JobState = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'lost';
 
@@ -48,9 +80,33 @@ export interface JobOutcome {
   state: JobState;
   exitStatus?: number;
   wallSeconds?: number;
+  /** What the executor said about an unusual end, e.g. "out of memory: SLURM OUT_OF_MEMORY ...". Read by recovery. */
+  message?: string;
+  /** The scheduler's own final state, e.g. `TIMEOUT`, `OUT_OF_MEMORY`, `PREEMPTED` (SLURM). */
+  schedulerState?: string;
 }
 
 /** A readable, filesystem- and scheduler-safe job name. */
 export function jobNameFor(workflowId: string, step: string, attempt: number): string {
   return `cm-${workflowId}-${step}-${attempt}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
+}
+
+/** The cluster an executor runs on: `local` for the local executor. */
+export function clusterOf(executor: ExecutorSpec): string {
+  return executor.kind === 'local' ? LOCAL_CLUSTER : executor.cluster;
+}
+
+/**
+ * The task queue of a cluster's activities (prepare, submit, check, parse, cancel): `<base>-<cluster>`, so a
+ * worker on that cluster's login node (local transport) can serve them without any workflow change. The
+ * `local` cluster stays on `base`, the workflow's own queue.
+ */
+export function clusterTaskQueue(base: string, cluster: string): string {
+  return cluster === LOCAL_CLUSTER ? base : `${base}-${cluster}`;
+}
+
+/** The task queue for an executor's activities, given the workflow's task queue. */
+export function executorTaskQueue(base: string, executor: ExecutorSpec): string {
+  if (executor.kind === 'slurm' && executor.taskQueue) return executor.taskQueue;
+  return clusterTaskQueue(base, clusterOf(executor));
 }

@@ -2,14 +2,21 @@
  * `calculation`: one code run to success or a clear failure, the PwBaseWorkChain pattern:
  * prepare → start → wait → parse → decide (finish, fail, or repair and restart), up to a bound.
  * Every side effect is an activity; this file only decides, so a restarted worker replays it and carries on.
+ *
+ * Where it runs is the input's `executor`: `{ kind: 'local' }` (the worker's machine; activities on this
+ * workflow's own task queue) or `{ kind: 'slurm', cluster }` (activities that touch the cluster — prepare,
+ * submit, check, parse, cancel — on the cluster's task queue `<this queue>-<cluster>`, so a worker on the
+ * cluster's login node can serve them without any change here). The same code runs both.
  */
 import {
+  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
   isCancellation,
   proxyActivities,
   setHandler,
+  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -27,8 +34,9 @@ import { toRepairRecord, type PwRepairRecord, type RestartFrom } from '../domain
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
 import type { PwResult } from '../domain/codes/qe/parse.ts';
 import { structureFromPwOutput } from '../domain/codes/qe/restart.ts';
-import type { JobHandle, Resources } from '../domain/jobs.ts';
+import { clusterOf, executorTaskQueue, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
 import { decideRecovery } from '../domain/recovery/strategy.ts';
+import { checkJobRetry, QUEUE_ALLOWANCE_SECONDS } from '../domain/slurm.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
@@ -36,6 +44,68 @@ import type { Structure } from '../domain/structure/structure.ts';
 /** Staging and parsing: short, retried on any infrastructure error. */
 const fileWork = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
+});
+
+/**
+ * Activities on a cluster's task queue: staging, submit, parse and cancel over the cluster's transport. They
+ * heartbeat, so a worker that dies mid-call is replaced within the heartbeat timeout. Infrastructure errors
+ * (SSH down, slurmctld restarting) are retryable and retried for up to a day; permanent ones (bad host key,
+ * bad profile, rejected job) are non-retryable and end the calculation with the message.
+ */
+function clusterActivities(taskQueue: string) {
+  return proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '10 seconds',
+    scheduleToCloseTimeout: '1 day',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+}
+
+/**
+ * Waiting for a SLURM job: the `checkJob` activity looks ONCE (through the worker's per-cluster status cache:
+ * one squeue per poll interval for all waiting jobs of the cluster) and throws a retryable `JobStillRunning`
+ * while the job is unfinished; this retry policy is the poll loop. Why this and not the other patterns:
+ * - a heartbeating activity that sleeps in a loop (the local executor's `waitForJob`) holds a worker slot per
+ *   waiting job for days: 1,000 queued jobs would need 1,000 slots;
+ * - a workflow timer loop (sleep, then a short activity) costs ~6 history events per poll: a day-long job
+ *   polled every 30 s would write ~17,000 events, past Temporal's history warning;
+ * - a retried activity adds NO history events per attempt (only the final attempt is recorded), holds no
+ *   slot between attempts, and Temporal's server keeps the timers. The interval starts at the profile's
+ *   `pollIntervalSeconds` and grows mildly for long jobs (`checkJobRetry`); attempts are unlimited and
+ *   scheduleToClose is the walltime plus a day in the queue, after which the loop below simply looks again.
+ */
+async function waitOnCluster(handle: JobHandle, resources: Resources, taskQueue: string): Promise<JobOutcome> {
+  const policy = checkJobRetry(handle.pollIntervalSeconds ?? 30, resources.walltimeSeconds);
+  const checker = proxyActivities<Activities>({
+    taskQueue,
+    startToCloseTimeout: '2 minutes',
+    scheduleToCloseTimeout: `${resources.walltimeSeconds + QUEUE_ALLOWANCE_SECONDS} seconds`,
+    retry: {
+      initialInterval: `${policy.initialIntervalSeconds} seconds`,
+      backoffCoefficient: policy.backoffCoefficient,
+      maximumInterval: `${policy.maximumIntervalSeconds} seconds`,
+    },
+  });
+  for (;;) {
+    try {
+      return await checker.checkJob(handle);
+    } catch (err) {
+      // Still queued (or the cluster unreachable) after walltime + a day: look again with a fresh activity.
+      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') continue;
+      throw err;
+    }
+  }
+}
+
+/**
+ * Starting a local job: heartbeats, so a worker killed mid-start is replaced within seconds (the start is
+ * idempotent: the retry adopts the process the dead worker spawned).
+ */
+const localStart = proxyActivities<Activities>({
+  startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
 
@@ -58,13 +128,17 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     throw ApplicationFailure.nonRetryable(`invalid calculation input: ${describeZodError(parsed.error)}`, 'InvalidCalculationInput');
   }
   const input: ValidCalculationInput = parsed.data;
-  const { workflowId } = workflowInfo();
+  const { workflowId, taskQueue } = workflowInfo();
   const formula = cellFormula(input.structure);
+  const cluster = clusterOf(input.executor);
+  const onCluster = input.executor.kind !== 'local';
+  const clusterQueue = executorTaskQueue(taskQueue, input.executor);
+  const clusterWork = clusterActivities(clusterQueue);
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTE_KEYS.formula, value: formula },
     { key: SEARCH_ATTRIBUTE_KEYS.analysis, value: input.analysis },
     { key: SEARCH_ATTRIBUTE_KEYS.code, value: input.code },
-    { key: SEARCH_ATTRIBUTE_KEYS.cluster, value: input.executor.kind },
+    { key: SEARCH_ATTRIBUTE_KEYS.cluster, value: cluster },
   ]);
   upsertMemo({ formula, calculation: input.calculation, protocol: input.protocol, atoms: input.structure.sites.length, attempts: 0 });
   progress.maxAttempts = input.recovery.maxAttempts;
@@ -83,7 +157,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
   for (let attempt = 1; ; attempt++) {
     progress.attempt = attempt;
     progress.stage = 'preparing';
-    const prepared = await fileWork.prepareCalculation({
+    const prepared = await (onCluster ? clusterWork : fileWork).prepareCalculation({
       input,
       structure,
       overrides,
@@ -101,30 +175,50 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
     });
     let handle: JobHandle | undefined;
-    let outcome;
-    try {
-      progress.stage = 'running';
-      handle = await fileWork.startJob(prepared.job, input.executor.kind);
-      progress.jobId = handle.jobId;
-      outcome = await jobWait.waitForJob(handle, {});
-    } catch (err) {
-      if (isCancellation(err) && handle) {
-        progress.stage = 'cancelled';
-        const h = handle;
-        await CancellationScope.nonCancellable(() => fileWork.cancelJob(h));
+    let outcome: JobOutcome;
+    if (!onCluster) {
+      try {
+        progress.stage = 'running';
+        handle = await localStart.startJob(prepared.job, input.executor.kind);
+        progress.jobId = handle.jobId;
+        outcome = await jobWait.waitForJob(handle, {});
+      } catch (err) {
+        if (isCancellation(err) && handle) {
+          progress.stage = 'cancelled';
+          const h = handle;
+          await CancellationScope.nonCancellable(() => fileWork.cancelJob(h));
+        }
+        throw err;
       }
-      throw err;
+    } else {
+      try {
+        progress.stage = 'running';
+        // Not cancellable: a submit cut short could leave a job we never learn about. It takes seconds.
+        handle = await CancellationScope.nonCancellable(() => clusterWork.startJob(prepared.job, 'slurm'));
+        progress.jobId = handle.jobId;
+        outcome = await waitOnCluster(handle, resources, clusterQueue);
+      } catch (err) {
+        if (isCancellation(err)) {
+          progress.stage = 'cancelled';
+          const h: JobHandle = handle ?? { executor: 'slurm', cluster, jobName: prepared.job.jobName, workDir: prepared.job.workDir, jobId: '' };
+          await CancellationScope.nonCancellable(() => clusterWork.cancelJob(h));
+        }
+        throw err;
+      }
     }
 
     progress.stage = 'parsing';
-    const { result, artifacts } = await fileWork.parseCalculation({
+    const parseRequest = {
       workflowId,
       step,
       attempt,
       workDir: prepared.job.workDir,
       outcome,
       parameters: prepared.parameters,
-    });
+    };
+    const { result, artifacts } = onCluster
+      ? await clusterWork.parseCalculation({ ...parseRequest, cluster })
+      : await fileWork.parseCalculation(parseRequest);
 
     const decision = decideRecovery(input.recovery, {
       calculation: input.calculation,
@@ -136,6 +230,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       attempt,
       resources,
       jobState: outcome.state,
+      ...(outcome.message !== undefined ? { jobMessage: outcome.message } : {}),
     });
     attempts.push({
       attempt,
@@ -177,7 +272,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       inputSummary: prepared.inputSummary,
       attempts,
       artifacts,
-      remoteFolder: { host: input.executor.kind, path: prepared.job.workDir },
+      remoteFolder: { host: cluster, path: prepared.job.workDir },
     };
     progress.stage = ok ? 'done' : 'failed';
     if (!ok) {

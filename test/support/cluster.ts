@@ -6,12 +6,13 @@
  * Debian packages missing. Everywhere else, including CI, the script installs what is missing and starts
  * the daemons; a failure to start is a test failure, not a skip.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadClusterProfile } from '../../src/clusters/loader.ts';
 import type { ClusterProfile } from '../../src/clusters/schema.ts';
 
@@ -114,9 +115,21 @@ export function sshdSessionPids(): number[] {
   return [...below];
 }
 
-/** Kills every SSH session of the local sshd (SIGKILL), as a network failure or a crashed login node would. */
+/**
+ * Kills every SSH session of the local sshd (SIGKILL), as a network failure would: the sshd processes that
+ * serve the connections die, so every client sees its connection drop. The commands those sessions started
+ * are left to finish on their own, as on a real login node: killing them too can leave their own state
+ * broken (e.g. a login shell killed inside `pyenv rehash` leaves a stale lock that makes every later SSH
+ * command wait 60 s).
+ */
 export function killSshSessions(): number[] {
-  const pids = sshdSessionPids();
+  const pids = sshdSessionPids().filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sshd';
+    } catch {
+      return false;
+    }
+  });
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');
@@ -133,4 +146,95 @@ export function ed25519Blob(): Buffer {
   const raw = Buffer.from(publicKey.export({ format: 'jwk' }).x!, 'base64url');
   const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
   return Buffer.concat([str(Buffer.from('ssh-ed25519')), str(raw)]);
+}
+
+// ----- SLURM helpers for the integration tests ------------------------------------------------------------
+
+/** Runs a SLURM command on this machine (the cluster's own configuration), returning stdout. */
+export function slurmCommand(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8', env: { ...process.env, SLURM_CONF: join(clusterStateDir, 'slurm', 'slurm.conf') }, timeout: 60_000 });
+  return { code: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+/**
+ * How many SLURM jobs carry this name: every job slurmctld still knows (`squeue --states=all`, which covers
+ * finished jobs for MinJobAge = 1 h) and every completion line of the jobcomp file (JobCompLoc), so a job
+ * counted once in either place is one job.
+ */
+export function jobsNamed(name: string): { ids: string[]; completions: number } {
+  const q = slurmCommand(['squeue', '-h', '--states=all', `--name=${name}`, '-o', '%i']);
+  const ids = q.stdout.split('\n').map((s) => s.trim()).filter(Boolean);
+  let completions = 0;
+  try {
+    completions = readFileSync(join(clusterStateDir, 'slurm', 'jobcomp.txt'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes(` Name=${name} `)).length;
+  } catch {
+    /* no job has completed yet */
+  }
+  return { ids, completions };
+}
+
+/** `scontrol -o show job <id>` as key/value pairs (empty when unknown). */
+export function scontrolJob(id: string): Record<string, string> {
+  const r = slurmCommand(['scontrol', '-o', 'show', 'job', id]);
+  if (r.code !== 0) return {};
+  return Object.fromEntries([...r.stdout.trim().matchAll(/(\S+?)=(\S*)/g)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** Waits until `check` is true (polling every 100 ms), or throws naming `what`. */
+export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * A variant of the generated `local-slurm` profile, written as `<dir>/<name>.yaml`: `edit` changes the parsed
+ * YAML (e.g. another executable for qe-pw, another host key). Returns the file.
+ */
+export function writeProfileVariant(cluster: LocalCluster, dir: string, name: string, edit: (p: Record<string, unknown>) => void = () => undefined): string {
+  const data = parseYaml(readFileSync(cluster.profileFile, 'utf8')) as Record<string, unknown>;
+  data.name = name;
+  edit(data);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, stringifyYaml(data));
+  return file;
+}
+
+/**
+ * A clearly named stand-in for a code's executable, in the cluster's state directory (visible to SLURM jobs):
+ * a shell script with `body`. Returns its absolute path.
+ */
+export function writeStandIn(name: string, body: string): string {
+  const dir = join(clusterStateDir, 'stand-ins');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, name);
+  writeFileSync(file, `#!/bin/sh\n# Test stand-in for a code's executable (test/support/cluster.ts): ${name}\n${body}\n`, { mode: 0o755 });
+  return file;
+}
+
+/** Stops the local cluster's sshd (listener and sessions), as a login node going away would. */
+export function stopSshd(): void {
+  const master = sshdMasterPid();
+  killSshSessions();
+  try {
+    process.kill(master, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+}
+
+/** The pid of the running slurmctld. */
+export function slurmctldPid(): number {
+  return Number(readFileSync(join(clusterStateDir, 'slurm', 'run', 'slurmctld.pid'), 'utf8').trim());
+}
+
+/** `scripts/local-cluster.sh start` again: starts whatever is not running (sshd, slurmctld, ...), keeps the rest. */
+export async function restartMissingDaemons(): Promise<void> {
+  started = undefined;
+  await runScript(['start']);
 }

@@ -40,6 +40,10 @@ export function wrapperScript(spec: JobSpec): string {
     `echo $$ > ${shellQuote(f.pid)}`,
     `cd ${shellQuote(spec.workDir)} || exit 97`,
     'export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"',
+    // The profile's and the executable's `environment` (names were validated by the profile schema).
+    ...Object.entries(spec.environment ?? {})
+      .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
+      .map(([k, v]) => `export ${k}=${shellQuote(v)}`),
     `timeout -s TERM -k ${KILL_AFTER_SECONDS} ${limit} ${shellJoin([...launcher, ...spec.command])} < /dev/null > ${shellQuote(spec.stdoutFile)} 2> ${shellQuote(spec.stderrFile)}`,
     'status=$?',
     `echo $status > ${shellQuote(f.exit)}.part && mv ${shellQuote(f.exit)}.part ${shellQuote(f.exit)}`,

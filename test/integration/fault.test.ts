@@ -1,0 +1,230 @@
+/**
+ * Faults on the real stack (Temporal dev server, worker, ssh2 → sshd → SLURM): each test asserts the workflow
+ * ends as it should AND that SLURM ran exactly the jobs it should (counted by job name in slurmctld and in the
+ * jobcomp file).
+ *
+ * The walltime test is started first and awaited last: SLURM's smallest time limit is one minute (and
+ * slurmctld enforces limits every ~30 s), so it runs alongside the others instead of after them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { closeAllTransports } from '../../src/activities/transport/index.ts';
+import { CalculationFailedError, calculationResult, startCalculation } from '../../src/client.ts';
+import type { CalculationInput } from '../../src/domain/calculation.ts';
+import { jobNameFor, type ExecutorSpec } from '../../src/domain/jobs.ts';
+import { builtinStructure } from '../../src/domain/structure/index.ts';
+import { alive, killGroup, sleep } from '../../src/process.ts';
+import { REPO_ROOT } from '../../src/settings.ts';
+import { createWorker } from '../../src/worker.ts';
+import {
+  describeCluster,
+  ed25519Blob,
+  jobsNamed,
+  restartMissingDaemons,
+  scontrolJob,
+  slurmctldPid,
+  startLocalCluster,
+  stopSshd,
+  waitUntil,
+  writeProfileVariant,
+  writeStandIn,
+  type LocalCluster,
+} from '../support/cluster.ts';
+import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+
+const Si = builtinStructure('Si')!;
+
+describeCluster('faults on the SLURM path', () => {
+  let cluster: LocalCluster;
+  let env: TestWorkflowEnvironment;
+  let stopWorker: () => Promise<void>;
+  const settings = testSettings('fault');
+  const profilesDir = mkdtempSync(join(tmpdir(), 'crystalmath-fault-profiles-'));
+  const processes: ChildProcess[] = [];
+  /** A profile variant of the local cluster, served by this file's worker on the local-slurm queue. */
+  const on = (cluster: string): ExecutorSpec => ({ kind: 'slurm', cluster, taskQueue: `${settings.taskQueue}-local-slurm` });
+  const scf = (executor: ExecutorSpec, extra: Partial<CalculationInput> = {}): CalculationInput => ({
+    code: 'qe-pw',
+    structure: Si,
+    calculation: 'scf',
+    protocol: 'fast',
+    executor,
+    ...extra,
+  });
+  let walltime: { workflowId: string; result: Promise<unknown>; started: number } | undefined;
+
+  beforeAll(async () => {
+    [cluster, env] = await Promise.all([startLocalCluster(), connectTestEnv()]);
+    // pw.x after a pause: gives the faults below a running job to hit.
+    const slow = writeStandIn('pw.x-after-a-4s-pause', 'sleep 4\nexec pw.x "$@"');
+    writeProfileVariant(cluster, profilesDir, 'local-slurm-slow', (p) => {
+      p.executables = { 'qe-pw': { executable: slow, mpi: false } };
+    });
+    // Starts like pw.x, then sleeps far past any walltime: only SLURM's time limit ends it.
+    const overrun = writeStandIn(
+      'pw.x-stand-in-that-sleeps-past-its-walltime',
+      'echo "     Program PWSCF v.6.7MaX starts on (stand-in: sleeping past the walltime)"\nexec sleep 600',
+    );
+    writeProfileVariant(cluster, profilesDir, 'local-slurm-overrun', (p) => {
+      p.executables = { 'qe-pw': { executable: overrun, mpi: false } };
+    });
+    writeProfileVariant(cluster, profilesDir, 'local-slurm-wrong-key', (p) => {
+      delete p.knownHostsFile;
+      p.hostKeys = [`[127.0.0.1]:${cluster.profile.port} ssh-ed25519 ${ed25519Blob().toString('base64')}`];
+    });
+    writeProfileVariant(cluster, profilesDir, 'local-slurm-bad', (p) => {
+      (p.partitions as Record<string, unknown>[])[0]!.coresPerNode = -4;
+    });
+    const { worker } = await createWorker({
+      settings,
+      connection: env.nativeConnection,
+      workflowBundle: await workflowBundle(),
+      clusters: ['local', 'local-slurm'],
+      clusterDirs: [profilesDir, join(cluster.stateDir, 'clusters')],
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+    };
+
+    const handle = await startCalculation(
+      env.client,
+      scf(on('local-slurm-overrun'), { resources: { walltimeSeconds: 60, mpiRanks: 1 }, recovery: { strategy: 'fail_fast' }, analysis: 'walltime' }),
+      { taskQueue: settings.taskQueue },
+    );
+    const result = calculationResult(handle);
+    result.catch(() => undefined);
+    walltime = { workflowId: handle.workflowId, result, started: Date.now() };
+  });
+
+  afterAll(async () => {
+    for (const p of processes) if (p.pid && alive(p.pid)) killGroup(p.pid, 'SIGKILL');
+    await restartMissingDaemons(); // whatever a failed test left stopped
+    await stopWorker?.();
+    await closeAllTransports();
+    await env?.teardown();
+    rmSync(profilesDir, { recursive: true, force: true });
+  });
+
+  it('a wrong host key: a clear, non-retryable error, at once', async () => {
+    const started = Date.now();
+    const handle = await startCalculation(env.client, scf(on('local-slurm-wrong-key'), { analysis: 'hostkey' }), { taskQueue: settings.taskQueue });
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const activity = (err as WorkflowFailedError).cause as ActivityFailure;
+    expect(activity).toBeInstanceOf(ActivityFailure);
+    const cause = activity.cause as ApplicationFailure;
+    expect(cause.type).toBe('HostKeyError');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toMatch(/HOST KEY CHANGED for 127\.0\.0\.1 port \d+ \(cluster local-slurm-wrong-key\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(jobsNamed(jobNameFor(handle.workflowId, 'pw', 1)).ids).toHaveLength(0);
+  });
+
+  it('a profile with a bad field: an error naming the field', async () => {
+    const handle = await startCalculation(env.client, scf(on('local-slurm-bad'), { analysis: 'badprofile' }), { taskQueue: settings.taskQueue });
+    const err = await handle.result().catch((e: unknown) => e);
+    const cause = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+    expect(cause.type).toBe('ClusterProfileError');
+    expect(cause.nonRetryable).toBe(true);
+    expect(cause.message).toContain(join(profilesDir, 'local-slurm-bad.yaml'));
+    expect(cause.message).toMatch(/partitions\[0\]\.coresPerNode: .*(>0|positive|too small)/i);
+  });
+
+  it('slurmctld restarted while the job runs: the workflow completes, one job', async () => {
+    const handle = await startCalculation(env.client, scf(on('local-slurm-slow'), { analysis: 'slurmctld' }), { taskQueue: settings.taskQueue });
+    const name = jobNameFor(handle.workflowId, 'pw', 1);
+    await waitUntil('the job to run', () => jobsNamed(name).ids.some((id) => scontrolJob(id).JobState === 'RUNNING'));
+    const pid = slurmctldPid();
+    process.kill(pid, 'SIGTERM');
+    await waitUntil('slurmctld to stop', () => !alive(pid), 20_000);
+    await sleep(2000);
+    await restartMissingDaemons();
+    const result = await calculationResult(handle);
+    expect(result.ok).toBe(true);
+    expect(result.attempts[0]!.job.state).toBe('completed');
+    expect(jobsNamed(name).ids).toHaveLength(1);
+  });
+
+  it('sshd killed while jobs wait, restarted later: the workflows complete, one job each', async () => {
+    const handles = await Promise.all(
+      ['sshd-a', 'sshd-b'].map((analysis) => startCalculation(env.client, scf(on('local-slurm-slow'), { analysis }), { taskQueue: settings.taskQueue })),
+    );
+    const names = handles.map((h) => jobNameFor(h.workflowId, 'pw', 1));
+    await waitUntil('both jobs to be submitted', () => names.every((n) => jobsNamed(n).ids.length === 1));
+    stopSshd();
+    await sleep(5000); // the workflows keep polling (and failing, retryably) while the login node is gone
+    await restartMissingDaemons();
+    const results = await Promise.all(handles.map((h) => calculationResult(h)));
+    for (const r of results) expect(r.ok).toBe(true);
+    for (const n of names) expect(jobsNamed(n).ids).toHaveLength(1);
+  });
+
+  it('the worker SIGKILLed right after sbatch, before the job id is recorded: one job', async () => {
+    const base = `test-fault-crash-${Math.random().toString(36).slice(2, 8)}`;
+    const workerProcess = (tag: string, extraEnv: Record<string, string> = {}) => {
+      const log = openSync(join(settings.dataDir, `worker-${tag}.log`), 'a');
+      const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'worker.ts')], {
+        cwd: REPO_ROOT,
+        detached: true,
+        stdio: ['ignore', log, log],
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: settings.temporalAddress,
+          CRYSTALMATH_TASK_QUEUE: base,
+          CRYSTALMATH_HOME: settings.dataDir,
+          // The default: the worker serves its own queue plus every profile found here (local-slurm).
+          CRYSTALMATH_CLUSTERS_DIR: join(cluster.stateDir, 'clusters'),
+          ...extraEnv,
+        },
+      });
+      processes.push(child);
+      return child;
+    };
+    const exited = (child: ChildProcess) => new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+
+    const first = workerProcess('crash-after-sbatch', { CRYSTALMATH_TEST_CRASH_AFTER_SBATCH: '1' });
+    const firstExit = exited(first);
+    const handle = await startCalculation(env.client, scf({ kind: 'slurm', cluster: 'local-slurm' }, { analysis: 'crash' }), { taskQueue: base });
+    const name = jobNameFor(handle.workflowId, 'pw', 1);
+    expect(await firstExit).toBe('SIGKILL');
+    // sbatch had accepted the job; nobody recorded its id.
+    const jobDir = join(cluster.profile.workDir, handle.workflowId, 'pw', '1');
+    expect(jobsNamed(name).ids).toHaveLength(1);
+    expect(() => readFileSync(join(jobDir, '.crystalmath', 'sbatch_job_id'))).toThrow();
+
+    workerProcess('second');
+    const result = await calculationResult(handle);
+    expect(result.ok).toBe(true);
+    const jobs = jobsNamed(name);
+    expect(jobs.ids).toHaveLength(1);
+    await waitUntil('the jobcomp line', () => jobsNamed(name).completions === 1, 10_000);
+    expect(readFileSync(join(jobDir, '.crystalmath', 'sbatch_job_id'), 'utf8').trim()).toBe(jobs.ids[0]);
+    expect(readFileSync(join(jobDir, 'pw.out'), 'utf8').match(/Program PWSCF/g)).toHaveLength(1);
+    // The submit ran twice (the first attempt died with its worker); the second found the job.
+    const history = await handle.fetchHistory();
+    const retried = (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
+    expect(retried.length).toBeGreaterThan(0);
+  });
+
+  it('a job past its --time: TIMEOUT reaches the workflow as a typed failure (the parser’s 400)', async () => {
+    const err = await walltime!.result.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CalculationFailedError);
+    const failed = (err as CalculationFailedError).result;
+    expect(failed.attempts).toHaveLength(1);
+    expect(failed.attempts[0]!.job).toMatchObject({ state: 'timeout', schedulerState: 'TIMEOUT' });
+    expect(failed.exitCode).toBe(400);
+    expect(failed.exitName).toBe('ERROR_OUT_OF_WALLTIME');
+    const name = jobNameFor(walltime!.workflowId, 'pw', 1);
+    const jobs = jobsNamed(name);
+    expect(jobs.ids).toHaveLength(1);
+    expect(scontrolJob(jobs.ids[0]!)).toMatchObject({ JobState: 'TIMEOUT', TimeLimit: '00:01:00' });
+    console.log(`walltime test: the workflow ended ${Math.round((Date.now() - walltime!.started) / 1000)} s after it started`);
+  });
+});
