@@ -96,7 +96,7 @@ describe('WorkflowBuilder on the real stack', () => {
     expect(scf.finalStructure.lattice).toEqual(relax.finalStructure.lattice);
     expect(scf.outputs.totalEnergyRy).toBeLessThan(-15.7);
     expect((relax as { relax?: { iterations: unknown[] } }).relax?.iterations.length).toBeGreaterThanOrEqual(1);
-    recordHistory('plan-relax-scf.json', await env.client.workflow.getHandle(wf.workflowId).fetchHistory());
+    recordHistory('plan-relax-scf.json', await env.client.workflow.getHandle(wf.workflowId).fetchHistory(), wf.workflowId);
   });
 
   it('submit, then getStatus and getResult from a new client connection', async () => {

@@ -86,6 +86,6 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(svg).toContain('Energy (eV)');
     for (const label of ['Γ', 'X', 'W', 'K|U', 'L']) expect(svg).toContain(`>${label}<`);
     expect((svg.match(/bandLines_marks/g) ?? []).length).toBeGreaterThanOrEqual(8);
-    recordHistory('standard-si.json', await env.client.workflow.getHandle(r.workflowId).fetchHistory());
+    recordHistory('standard-si.json', await env.client.workflow.getHandle(r.workflowId).fetchHistory(), r.workflowId);
   });
 });

@@ -90,7 +90,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
   it("replays its own recorded history (determinism)", async () => {
     const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
-    recordHistory('calculation-si-scf.json', history);
+    recordHistory('calculation-si-scf.json', history, workflowId);
   });
 
   it('fails clearly and keeps the parsed result when pw.x does not converge (fail_fast)', async () => {
@@ -114,7 +114,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     expect(failed.outputs.scfConverged).toBe(false);
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
-    recordHistory('calculation-si-scf-not-converged.json', history);
+    recordHistory('calculation-si-scf-not-converged.json', history, handle.workflowId);
   });
 
   it('rejects invalid input before it reaches Temporal, naming the field', async () => {

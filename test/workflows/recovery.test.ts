@@ -63,7 +63,7 @@ describe('calculation workflow: failures repaired by the pw.x handlers (real pw.
     expect(inputOf(second!.workDir).control!.restart_mode).toBe('restart');
     expect(readFileSync(join(second!.workDir, 'pw.out'), 'utf8')).toMatch(/reading|restart/i);
     expect(result.attempts.at(-1)!.exitCode).toBe(0);
-    recordHistory('calculation-si-scf-410-repaired.json', await lastHandle.fetchHistory());
+    recordHistory('calculation-si-scf-410-repaired.json', await lastHandle.fetchHistory(), lastHandle.workflowId);
   });
 
   it('the same failure under fail_fast and retry: no repair, and retry gives up at the bound', async () => {

@@ -45,6 +45,6 @@ describe('relax workflow (PwRelaxWorkChain loop) with real pw.x', () => {
     expect(a).toBeGreaterThan(5.3);
     expect(a).toBeLessThan(5.45);
     expect(Math.abs(result.outputs.pressureKbar!)).toBeLessThan(1.0);
-    recordHistory('relax-si-expanded.json', await handle.fetchHistory());
+    recordHistory('relax-si-expanded.json', await handle.fetchHistory(), handle.workflowId);
   });
 });

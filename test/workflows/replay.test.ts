@@ -3,7 +3,7 @@
  * code. A change that would break a running campaign fails here. Record new histories with
  * `CRYSTALMATH_RECORD_HISTORIES=1 npx vitest run test/workflows/calculation.test.ts`.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
@@ -21,6 +21,9 @@ describe('recorded workflow histories replay', () => {
 
   it.each(files)('%s', async (file) => {
     const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, file);
+    // Replayed under the id it ran with: workflows derive their children's ids from their own.
+    const idFile = join(dir, `${file}.id`);
+    const workflowId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : file;
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
   });
 });

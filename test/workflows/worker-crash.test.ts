@@ -55,6 +55,13 @@ describe('a worker killed while its job runs', () => {
     const pidFile = join(jobDir, '.crystalmath', 'pid');
     for (let i = 0; i < 1200 && !existsSync(pidFile); i++) await sleep(50);
     const jobPid = Number(readFileSync(pidFile, 'utf8'));
+    // Kill while the worker watches the job (waitForJob running), the case this test is about.
+    const watching = async () => {
+      const d = await handle.describe();
+      return (d.raw.pendingActivities ?? []).some((a) => a.activityType?.name === 'waitForJob' && a.state === 2 /* PENDING_ACTIVITY_STATE_STARTED */);
+    };
+    for (let i = 0; i < 200 && !(await watching()); i++) await sleep(50);
+    expect(await watching()).toBe(true);
 
     killGroup(first.pid!, 'SIGKILL');
     await sleep(500);

@@ -76,6 +76,18 @@ export function calculationInputForStep(
     parameters: pwOverridesFor(step),
     recovery: step.recovery ?? plan.recovery,
     analysis: step.type,
-    ...(resources ? { resources: { walltimeSeconds: Math.round(resources.walltimeHours * 3600), mpiRanks: resources.numMpiRanks } } : {}),
+    executor: plan.cluster === 'local' ? { kind: 'local' } : { kind: 'slurm', cluster: plan.cluster },
+    ...(resources
+      ? {
+          resources: {
+            walltimeSeconds: Math.round(resources.walltimeHours * 3600),
+            mpiRanks: resources.numMpiRanks,
+            ...(resources.partition ? { partition: resources.partition } : {}),
+            ...(resources.numNodes > 1 ? { nodes: resources.numNodes } : {}),
+            ...(resources.gpus !== undefined ? { gpusPerNode: resources.gpus } : {}),
+            ...(resources.memoryGb !== undefined ? { memoryGb: resources.memoryGb } : {}),
+          },
+        }
+      : {}),
   };
 }
