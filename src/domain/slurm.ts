@@ -17,7 +17,7 @@
  * profile's `prepend` texts are inserted verbatim (they are shell text on purpose).
  */
 import { findPartition, formatWalltime, mpiArgv, type ClusterProfile, type CodeExecutable } from '../clusters/schema.ts';
-import { shellJoin, shellQuote } from '../activities/executor/shell.ts';
+import { shellJoin, shellQuote } from './shell.ts';
 import type { JobOutcome, Resources } from './jobs.ts';
 
 /** Files CrystalMath keeps in a SLURM job's work directory, relative to it. */

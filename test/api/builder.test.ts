@@ -4,12 +4,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.ts';
 import { BuildError, ErrorRecoveryStrategy, Workflow, WorkflowBuilder, type ProgressUpdate } from '../../src/client.ts';
 import { structureFromPymatgen } from '../../src/api/materials-project.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
 describe('WorkflowBuilder.build(): impossible or unsupported plans fail before anything runs', () => {
@@ -57,25 +55,12 @@ describe('WorkflowBuilder.build(): impossible or unsupported plans fail before a
 
 describe('WorkflowBuilder on the real stack', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('builder');
-
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: settings.taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities(settings),
-    });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   it('relax → scf runs end to end; scf starts from the relaxed structure; runAsync reports ordered progress', async () => {
     const wf = await new WorkflowBuilder({ client: env.client, taskQueue: settings.taskQueue }).fromStructure('Si').relax().scf().withProtocol('fast').build();

@@ -1,26 +1,17 @@
 /** A custom runner from a file outside src/ runs on the real stack, and its custom recovery acts on a real failure. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { MyCustomRunner } from '../custom/my-runner.ts';
 
 describe('a user-defined runner with custom recovery', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('runner');
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: settings.taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(settings) });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   it('runs its steps and its rule repairs the failure (not the built-in handler)', async () => {
     const runner = new MyCustomRunner(1, { client: env.client, taskQueue: settings.taskQueue, protocol: 'fast' });

@@ -7,30 +7,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.ts';
 import { StandardAnalysis } from '../../src/client.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
 const HARTREE_EV = 27.211386245988;
 
 describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('standard');
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: settings.taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(settings) });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   it('relaxes, finds the indirect gap along Γ–X–W–K–Γ–L–U–W–L–K|U–X, computes the DOS, and draws them', async () => {
     const outputDir = mkdtempSync(join(tmpdir(), 'crystalmath-standard-out-'));

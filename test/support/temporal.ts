@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createActivities } from '../../src/activities/index.ts';
 import { inject } from 'vitest';
 import type { Settings } from '../../src/settings.ts';
 import { WORKFLOWS_PATH } from '../../src/worker.ts';
@@ -40,5 +41,26 @@ export function testSettings(name: string, address = inject('temporalAddress')):
     pseudoRoot: join(dataDir, 'pseudos'),
     workRoot: join(dataDir, 'work'),
     artifactRoot: join(dataDir, 'artifacts'),
+  };
+}
+
+/** A worker with the real activities on the suite's server for one test file: start in beforeAll, stop in afterAll. */
+export async function startTestWorker(settings: Settings): Promise<{ env: TestWorkflowEnvironment; stop: () => Promise<void> }> {
+  const env = await connectTestEnv();
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    namespace: settings.namespace,
+    taskQueue: settings.taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(settings),
+  });
+  const running = worker.run();
+  return {
+    env,
+    stop: async () => {
+      worker.shutdown();
+      await running;
+      await env.teardown();
+    },
   };
 }

@@ -11,34 +11,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { calculationResult, startCalculation, CalculationFailedError } from '../../src/client.ts';
 import type { CalculationResult } from '../../src/domain/calculation.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
-import { createActivities } from '../../src/activities/index.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings, workflowBundle } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
 
 describe('calculation workflow: Si scf with real pw.x', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('calc');
-
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      namespace: settings.namespace,
-      taskQueue: settings.taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities(settings),
-    });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   let result: CalculationResult;
   let workflowId: string;

@@ -5,38 +5,23 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.ts';
 import { CalculationFailedError, calculationResult, startCalculation } from '../../src/client.ts';
 import type { CalculationInput } from '../../src/domain/calculation.ts';
 import { parsePwInputNamelists } from '../../src/domain/codes/qe/inputs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { Structure } from '../../src/domain/structure/structure.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
 describe('calculation workflow: failures repaired by the pw.x handlers (real pw.x)', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('recovery');
-
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({
-      connection: env.nativeConnection,
-      taskQueue: settings.taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: createActivities(settings),
-    });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   let lastHandle: Awaited<ReturnType<typeof startCalculation>>;
   const run = async (input: Partial<CalculationInput>) => {

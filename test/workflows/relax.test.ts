@@ -1,30 +1,21 @@
 /** The relax loop on real pw.x: a strongly expanded Si cell needs more than one full vc-relax and a new k-mesh. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createActivities } from '../../src/activities/index.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { volume } from '../../src/domain/structure/lattice.ts';
 import type { Structure } from '../../src/domain/structure/structure.ts';
 import type { RelaxResult } from '../../src/workflows/relax.ts';
-import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
 describe('relax workflow (PwRelaxWorkChain loop) with real pw.x', () => {
   let env: TestWorkflowEnvironment;
-  let worker: Worker;
-  let running: Promise<void>;
+  let stop: (() => Promise<void>) | undefined;
   const settings = testSettings('relax');
   beforeAll(async () => {
-    env = await connectTestEnv();
-    worker = await Worker.create({ connection: env.nativeConnection, taskQueue: settings.taskQueue, workflowBundle: await workflowBundle(), activities: createActivities(settings) });
-    running = worker.run();
+    ({ env, stop } = await startTestWorker(settings));
   });
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await env?.teardown();
-  });
+  afterAll(async () => stop?.());
 
   it('iterates until stress, mesh and volume converge, regenerating the k-mesh for the shrunken cell', async () => {
     const si = builtinStructure('Si')!;

@@ -12,7 +12,7 @@ import { mkdir, open, readFile, stat, writeFile, rename } from 'node:fs/promises
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { JobHandle, JobOutcome, JobSpec } from '../../domain/jobs.ts';
-import { shellJoin, shellQuote } from './shell.ts';
+import { shellJoin, shellQuote } from '../../domain/shell.ts';
 import { alive, killGroup, sleep } from '../../process.ts';
 
 const META = '.crystalmath';

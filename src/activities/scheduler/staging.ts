@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterProfile } from '../../clusters/schema.ts';
-import { shellQuote } from '../executor/shell.ts';
+import { shellQuote } from '../../domain/shell.ts';
 import type { LoadedFamily } from '../pseudos.ts';
 import { TransportFileError, type Transport } from '../transport/index.ts';
 

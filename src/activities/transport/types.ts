@@ -3,7 +3,7 @@
  * runs on it. Paths are the cluster's paths (absolute, or relative to the login directory over SSH and to
  * the worker's cwd locally). Parent directories are not created implicitly: call `mkdirp` first.
  */
-import { shellJoin, shellQuote } from '../executor/shell.ts';
+import { shellJoin, shellQuote } from '../../domain/shell.ts';
 import { TransportUsageError } from './errors.ts';
 
 /** An argv (no shell: every element is one word, quoted on the way) or a POSIX sh script (fed on stdin to /bin/sh -s). */
