@@ -1,8 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   HBAR2_OVER_2ME_EV_A2,
@@ -13,12 +11,10 @@ import {
 } from '../../../src/domain/analysis/bandgap.ts';
 import { bandsPathDistances, buildPwBandsInput, parsePwBands, type KPathVertex, type PwBands } from '../../../src/domain/codes/qe/bands.ts';
 import { buildPwInput } from '../../../src/domain/codes/qe/inputs.ts';
-import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.ts';
-import { builtinStructure } from '../../../src/domain/structure/builtins.ts';
+import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
 
 const PW = '/usr/bin/pw.x';
-const SI_PSEUDO_GZ = '/usr/share/doc/quantum-espresso/examples/EPW/sic/pp/Si.pz-vbc.UPF.gz';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Synthetic bands with known answers
@@ -189,18 +185,9 @@ describe.skipIf(!existsSync(PW) || !existsSync(SI_PSEUDO_GZ))(`Si from a real pw
   let bandsInput: ReturnType<typeof buildPwBandsInput>;
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'crystalmath-gap-'));
-    writeFileSync(join(dir, 'Si.pz-vbc.UPF'), gunzipSync(readFileSync(SI_PSEUDO_GZ)));
-    const base = {
-      structure: builtinStructure('Si')!,
-      protocol: 'fast' as const,
-      family: DEBIAN_QE_EXAMPLES_FAMILY,
-      pseudoDir: dir,
-      outdir: join(dir, 'out'),
-      prefix: 'si',
-      valenceElectrons: { Si: 4 },
-      overrides: { system: { ecutwfc: 16 } },
-    };
+    const scratch = siScratch('gap');
+    dir = scratch.dir;
+    const base = { ...scratch.base, overrides: { system: { ecutwfc: 16 } } };
     const run = (name: string, text: string) => {
       writeFileSync(join(dir, `${name}.in`), text);
       execFileSync(PW, ['-in', `${name}.in`], { cwd: dir, env: { ...process.env, OMP_NUM_THREADS: '1' }, timeout: 120_000 });

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,10 +19,10 @@ import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.
 import { reciprocalLattice } from '../../../src/domain/structure/lattice.ts';
 import { builtinStructure } from '../../../src/domain/structure/builtins.ts';
 import { normalizeKLabel } from '../../../src/domain/structure/kpath.ts';
+import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
 
 const PW = '/usr/bin/pw.x';
-const SI_PSEUDO_GZ = '/usr/share/doc/quantum-espresso/examples/EPW/sic/pp/Si.pz-vbc.UPF.gz';
 const NI_SCF_GZ = '/usr/share/doc/quantum-espresso/examples/PP/example02/reference/ni.scf.out.gz';
 
 /** fcc Si (primitive vectors (0,½,½)a, ...): Γ–X–W–K–Γ–L in crystal coordinates. */
@@ -230,18 +229,9 @@ describe.skipIf(!haveQe)(`real pw.x: Si scf then bands along Γ–X–W–K–Γ
   };
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'crystalmath-bands-'));
-    writeFileSync(join(dir, 'Si.pz-vbc.UPF'), gunzipSync(readFileSync(SI_PSEUDO_GZ)));
-    const base = {
-      structure: builtinStructure('Si')!,
-      protocol: 'fast' as const,
-      family: DEBIAN_QE_EXAMPLES_FAMILY,
-      pseudoDir: dir,
-      outdir: join(dir, 'out'),
-      prefix: 'si',
-      valenceElectrons: { Si: 4 },
-      overrides: { system: { ecutwfc: 16 } },
-    };
+    const scratch = siScratch('bands');
+    dir = scratch.dir;
+    const base = { ...scratch.base, overrides: { system: { ecutwfc: 16 } } };
     run('scf', buildPwInput({ ...base, calculation: 'scf', kpoints: { mesh: [4, 4, 4] } }).text);
     bandsInput = buildPwBandsInput({ ...base, path: SI_PATH });
     stdout = run('bands', bandsInput.text);

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,13 +7,11 @@ import { parsePwBands } from '../../../src/domain/codes/qe/bands.ts';
 import { buildDosInput, parseDosFile, parseDosStdout, parseQeToolStdout } from '../../../src/domain/codes/qe/dos.ts';
 import { buildPwInput, parsePwInputNamelists } from '../../../src/domain/codes/qe/inputs.ts';
 import { parsePwOutput } from '../../../src/domain/codes/qe/parse.ts';
-import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.ts';
-import { builtinStructure } from '../../../src/domain/structure/builtins.ts';
+import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
 
 const PW = '/usr/bin/pw.x';
 const DOS = '/usr/bin/dos.x';
-const SI_PSEUDO_GZ = '/usr/share/doc/quantum-espresso/examples/EPW/sic/pp/Si.pz-vbc.UPF.gz';
 const NI_DOS_GZ = '/usr/share/doc/quantum-espresso/examples/PP/example02/reference/ni.dos.gz';
 
 /** Trapezoidal integral of y(x). */
@@ -146,17 +143,9 @@ describe.skipIf(!haveQe)(`real dos.x: Si scf → nscf (tetrahedra) → dos.x (ne
   };
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'crystalmath-dos-'));
-    writeFileSync(join(dir, 'Si.pz-vbc.UPF'), gunzipSync(readFileSync(SI_PSEUDO_GZ)));
-    const base = {
-      structure: builtinStructure('Si')!,
-      protocol: 'fast' as const,
-      family: DEBIAN_QE_EXAMPLES_FAMILY,
-      pseudoDir: dir,
-      outdir: join(dir, 'out'),
-      prefix: 'si',
-      valenceElectrons: { Si: 4 },
-    };
+    const scratch = siScratch('dos');
+    dir = scratch.dir;
+    const base = { ...scratch.base };
     run(PW, 'scf', buildPwInput({ ...base, calculation: 'scf', kpoints: { mesh: [4, 4, 4] }, overrides: { system: { ecutwfc: 16 } } }).text);
     nscfStdout = run(
       PW,

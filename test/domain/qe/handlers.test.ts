@@ -1,5 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pwExitByCode } from '../../../src/domain/codes/qe/exit-codes.ts';
 import {
@@ -12,11 +11,12 @@ import {
   type PwRepair,
 } from '../../../src/domain/codes/qe/handlers.ts';
 import type { PwParameters } from '../../../src/domain/codes/qe/inputs.ts';
-import { parsePwOutput, type PwParseInput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
+import { parsePwOutput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
 import { BOHR_TO_ANGSTROM, structureFromPwOutput } from '../../../src/domain/codes/qe/restart.ts';
 import { fracToCart, volume } from '../../../src/domain/structure/lattice.ts';
 import type { Mat3, Structure } from '../../../src/domain/structure/structure.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { pwCase } from '../../support/pw-fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
@@ -494,26 +494,6 @@ describe('applyParameterEdits / restartFromParameters', () => {
 // ---------------------------------------------------------------------------------------------------------------
 // Real outputs
 
-function readMaybe(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
-  const target = text.trim();
-  if (/^\.\.\/[^\s]+$/.test(target)) {
-    const linked = resolve(dirname(path), target);
-    if (existsSync(linked)) return readFileSync(linked, 'utf8');
-  }
-  return text;
-}
-
-function pwCase(name: string, extra: Partial<PwParseInput> = {}): PwResult {
-  const dir = fixture('qe', 'pw', name);
-  return parsePwOutput({
-    stdout: readMaybe(`${dir}/aiida.out`),
-    xml: readMaybe(`${dir}/data-file-schema.xml`) ?? readMaybe(`${dir}/data-file.xml`),
-    crash: readMaybe(`${dir}/CRASH`),
-    ...extra,
-  });
-}
 
 describeShared('handlePwResult on real pw.x outputs (aiida-quantumespresso fixtures)', () => {
   it('vcrelax_failed_bfgs_history → 520 → BFGS handler: trust_radius_min, output structure, charge density', () => {

@@ -1,5 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   PW_EXIT,
@@ -11,31 +10,8 @@ import {
 } from '../../../src/domain/codes/qe/exit-codes.ts';
 import { parsePwOutput, qeDurationToSeconds, type PwParseInput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { pwCase } from '../../support/pw-fixtures.ts';
 
-/**
- * Read a fixture file, or undefined when absent. Some fixture files are git symlinks stored as text
- * ("../failed_g_par/CRASH"): follow those, as a checkout with symlinks would.
- */
-function readMaybe(path: string): string | undefined {
-  if (!existsSync(path)) return undefined;
-  const text = readFileSync(path, 'utf8');
-  const target = text.trim();
-  if (/^\.\.\/[^\s]+$/.test(target)) {
-    const linked = resolve(dirname(path), target);
-    if (existsSync(linked)) return readFileSync(linked, 'utf8');
-  }
-  return text;
-}
-
-function pwCase(name: string, extra: Partial<PwParseInput> = {}): PwResult {
-  const dir = fixture('qe', 'pw', name);
-  return parsePwOutput({
-    stdout: readMaybe(`${dir}/aiida.out`),
-    xml: readMaybe(`${dir}/data-file-schema.xml`) ?? readMaybe(`${dir}/data-file.xml`),
-    crash: readMaybe(`${dir}/CRASH`),
-    ...extra,
-  });
-}
 
 const read = (...parts: string[]) => readFileSync(fixture(...parts), 'utf8');
 

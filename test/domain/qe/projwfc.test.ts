@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,13 +13,11 @@ import {
   pdosFileInfo,
   sumPdos,
 } from '../../../src/domain/codes/qe/projwfc.ts';
-import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.ts';
-import { builtinStructure } from '../../../src/domain/structure/builtins.ts';
+import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
 
 const PW = '/usr/bin/pw.x';
 const PROJWFC = '/usr/bin/projwfc.x';
-const SI_PSEUDO_GZ = '/usr/share/doc/quantum-espresso/examples/EPW/sic/pp/Si.pz-vbc.UPF.gz';
 const EX02 = '/usr/share/doc/quantum-espresso/examples/PP/example02/reference';
 const PT_PDOS_OUT = '/usr/share/doc/quantum-espresso/examples/PP/example04/reference/pt.pdos.out.gz';
 
@@ -202,17 +199,9 @@ describe.skipIf(!haveQe)(`real projwfc.x: Si scf → nscf (tetrahedra) → projw
   };
 
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'crystalmath-projwfc-'));
-    writeFileSync(join(dir, 'Si.pz-vbc.UPF'), gunzipSync(readFileSync(SI_PSEUDO_GZ)));
-    const base = {
-      structure: builtinStructure('Si')!,
-      protocol: 'fast' as const,
-      family: DEBIAN_QE_EXAMPLES_FAMILY,
-      pseudoDir: dir,
-      outdir: join(dir, 'out'),
-      prefix: 'si',
-      valenceElectrons: { Si: 4 },
-    };
+    const scratch = siScratch('projwfc');
+    dir = scratch.dir;
+    const base = { ...scratch.base };
     run(PW, 'scf', buildPwInput({ ...base, calculation: 'scf', kpoints: { mesh: [4, 4, 4] }, overrides: { system: { ecutwfc: 16 } } }).text);
     run(PW, 'nscf', buildPwInput({ ...base, calculation: 'nscf', kpoints: { mesh: [6, 6, 6] }, overrides: { system: { ecutwfc: 16, nbnd: 8, occupations: 'tetrahedra' } } }).text);
     stdout = run(PROJWFC, 'projwfc', buildProjwfcInput({ prefix: 'si', outdir: join(dir, 'out'), filpdos: 'si', deltaE: 0.05 }).text);
