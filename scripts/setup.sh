@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CrystalMath needs on a fresh Debian/Ubuntu machine, idempotent (a second run does nothing):
 #   Debian packages: Quantum ESPRESSO (pw.x & co.) and its data (pseudopotentials), docker-compose (to validate
-#   docker-compose.yml), SLURM + munge + OpenSSH server (the local test cluster), npm dependencies from package-lock.json, and the pinned Temporal CLI (dev server +
+#   docker-compose.yml), SLURM + munge + OpenSSH server (the local test cluster), PostgreSQL + openssl (the
+#   full-Temporal-server tests), npm dependencies from package-lock.json, and the pinned Temporal CLI (dev server +
 #   Web UI) in .tools/bin. Finally links the `crystalmath` command onto PATH when npm allows it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +17,10 @@ command -v sbatch >/dev/null || missing+=(slurm-wlm)
 command -v munged >/dev/null || [ -x /usr/sbin/munged ] || missing+=(munge)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v python3 >/dev/null || missing+=(python3 python3-pip)
+# The production-topology tests: a private PostgreSQL cluster for the full Temporal server, TLS certificates.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v openssl >/dev/null || missing+=(openssl)
+command -v xz >/dev/null || missing+=(xz-utils)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "setup: installing Debian packages: ${missing[*]}"

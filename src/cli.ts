@@ -1,12 +1,13 @@
 /**
  * `crystalmath`: run and follow CrystalMath workflows from a shell.
- * Exit codes: 0 success; 1 the workflow failed (what it computed is still printed); 2 bad input (the message
- * names the flag or field); 3 Temporal unreachable or another infrastructure error; 4 still running.
+ * Exit codes: 0 success; 1 the workflow failed (what it computed is still printed), or `server check` found
+ * something missing; 2 bad input (the message names the flag or field); 3 Temporal unreachable or another infrastructure error; 4 still running.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { z } from 'zod';
+import type { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { BuildError, WorkflowBuilder, type BuiltWorkflow } from './api/builder.ts';
 import { StandardAnalysis } from './api/standard.ts';
@@ -17,9 +18,11 @@ import { InputError, connectClient, resolveStructure } from './client.ts';
 import { PROTOCOL_NAMES } from './domain/calculation.ts';
 import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
-import { answers, pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
+import { pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
 import { stopProcessGroup } from './process.ts';
-import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, type Settings } from './settings.ts';
+import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
+import { TemporalConnectionError, TemporalSettingsError, connectClientConnection, describeTemporalConnection, temporalAnswers, usesTls } from './temporal-connection.ts';
+import { DEFAULT_RETENTION_DAYS, checkServer, formatReport, initServer, type ServerSetupReport } from './server-setup.ts';
 import type { PlanResult } from './workflows/plan.ts';
 import { createWorker } from './worker.ts';
 
@@ -210,7 +213,9 @@ program
     else process.stdout.write(text);
   });
 
-const server = program.command('server').description('the embedded Temporal dev server (SQLite file under the data dir, with the Web UI)');
+const server = program
+  .command('server')
+  .description('the Temporal server: the embedded dev server (start / stop / status) and any server\'s set-up for CrystalMath (init / check)');
 server
   .command('start')
   .option('--port <n>', 'gRPC port', '7233')
@@ -239,10 +244,46 @@ server.command('stop').action(async () => {
 });
 server.command('status').action(async () => {
   const settings = loadSettings();
-  const up = await answers(settings.temporalAddress);
-  console.log(`${settings.temporalAddress}: ${up ? 'answering' : 'not answering'}`);
+  const up = await temporalAnswers(temporalConnectionOf(settings));
+  console.log(`${describeTemporalConnection(temporalConnectionOf(settings))}: ${up ? 'answering' : 'not answering'}`);
   if (!up) process.exitCode = EXIT.infrastructure;
 });
+
+server
+  .command('init')
+  .description('create the namespace (when absent) and register CrystalMath\'s search attributes; a no-op when all is there')
+  .option('--retention-days <n>', 'retention of closed workflows when the namespace is created', String(DEFAULT_RETENTION_DAYS))
+  .option('--json', 'machine-readable JSON on stdout')
+  .action(async (o) => {
+    const { retentionDays, json } = parseFlags(z.object({ retentionDays: z.coerce.number().int().min(1).max(3650), json: z.boolean().optional() }), o);
+    const report = await withServerConnection((connection, namespace) => initServer(connection, namespace, { retentionDays }));
+    printSetupReport(report, json);
+  });
+server
+  .command('check')
+  .description('say what CrystalMath needs on the server (namespace, search attributes) and what is missing; exit 1 if anything is')
+  .option('--json', 'machine-readable JSON on stdout')
+  .action(async (o) => {
+    const { json } = parseFlags(z.object({ json: z.boolean().optional() }), o);
+    const report = await withServerConnection((connection, namespace) => checkServer(connection, namespace));
+    printSetupReport(report, json);
+    if (!report.ready) process.exitCode = EXIT.failed;
+  });
+
+async function withServerConnection<T>(fn: (connection: Connection, namespace: string) => Promise<T>): Promise<T> {
+  const settings = temporalConnectionOf(loadSettings());
+  const connection = await connectClientConnection(settings);
+  try {
+    return await fn(connection, settings.namespace);
+  } finally {
+    await connection.close();
+  }
+}
+
+function printSetupReport(report: ServerSetupReport, json?: boolean): void {
+  if (json) console.log(JSON.stringify(report, null, 2));
+  else for (const line of formatReport(report)) console.log(line);
+}
 
 program
   .command('worker')
@@ -301,8 +342,10 @@ async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {
 }
 
 async function requireServer(): Promise<void> {
-  const { temporalAddress } = loadSettings();
-  if (!(await answers(temporalAddress))) throw new InfrastructureError(`no Temporal server answers at ${temporalAddress} (start one with "crystalmath server start", or set TEMPORAL_ADDRESS)`);
+  const settings = loadSettings();
+  if (!(await temporalAnswers(temporalConnectionOf(settings)))) {
+    throw new InfrastructureError(`no Temporal server answers at ${describeTemporalConnection(temporalConnectionOf(settings))} (start one with "crystalmath server start", or set TEMPORAL_ADDRESS / a profile)`);
+  }
 }
 
 async function launchDevServer(settings: Settings, port: number, uiPort: number) {
@@ -320,9 +363,10 @@ async function launchDevServer(settings: Settings, port: number, uiPort: number)
 
 /** Starts the embedded dev server when the default local address does not answer. Returns the Web UI URL when known. */
 async function ensureServer(settings: Settings, verbose: boolean): Promise<string | undefined> {
-  if (await answers(settings.temporalAddress)) return settings.temporalAddress === DEFAULT_TEMPORAL_ADDRESS ? `http://127.0.0.1:${DEFAULT_UI_PORT}` : undefined;
-  if (settings.temporalAddress !== DEFAULT_TEMPORAL_ADDRESS) {
-    throw new InfrastructureError(`no Temporal server answers at ${settings.temporalAddress} (TEMPORAL_ADDRESS)`);
+  const connection = temporalConnectionOf(settings);
+  if (await temporalAnswers(connection)) return settings.temporalAddress === DEFAULT_TEMPORAL_ADDRESS ? `http://127.0.0.1:${DEFAULT_UI_PORT}` : undefined;
+  if (settings.temporalAddress !== DEFAULT_TEMPORAL_ADDRESS || usesTls(connection)) {
+    throw new InfrastructureError(`no Temporal server answers at ${describeTemporalConnection(connection)}`);
   }
   if (verbose) console.error(`no Temporal server on ${settings.temporalAddress}: starting the embedded dev server (crystalmath server stop ends it)`);
   const s = await launchDevServer(settings, Number(DEFAULT_TEMPORAL_ADDRESS.split(':')[1]), DEFAULT_UI_PORT);
@@ -400,13 +444,13 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
 class InfrastructureError extends Error {}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError || e instanceof BuildError || e instanceof ClusterProfileError) {
+  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError || e instanceof BuildError || e instanceof ClusterProfileError || e instanceof TemporalSettingsError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.badInput;
   } else if (e instanceof WorkflowRunError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.failed;
-  } else if (e instanceof InfrastructureError) {
+  } else if (e instanceof InfrastructureError || e instanceof TemporalConnectionError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.infrastructure;
   } else {

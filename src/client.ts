@@ -5,13 +5,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CalculationInputSchema, describeZodError, type CalculationInput, type CalculationResult } from './domain/calculation.ts';
 import { cellFormula } from './domain/structure/lattice.ts';
 import { builtinStructure, builtinStructureNames, parseStructureText } from './domain/structure/index.ts';
 import type { Structure } from './domain/structure/structure.ts';
-import { loadSettings, type Settings } from './settings.ts';
+import { loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
+import { connectClientConnection } from './temporal-connection.ts';
 import type { calculation } from './workflows/calculation.ts';
 
 export type { CalculationInput, CalculationResult } from './domain/calculation.ts';
@@ -23,8 +24,9 @@ export class InputError extends Error {
   override name = 'InputError';
 }
 
+/** A client on the server and namespace Temporal's environment configuration names (TEMPORAL_ADDRESS, profiles, TLS, API key). */
 export async function connectClient(settings: Settings = loadSettings()): Promise<Client> {
-  const connection = await Connection.connect({ address: settings.temporalAddress });
+  const connection = await connectClientConnection(temporalConnectionOf(settings));
   return new Client({ connection, namespace: settings.namespace });
 }
 

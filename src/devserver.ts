@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync, readFileSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTE_NAMES } from './domain/search-attributes.ts';
 import { temporalBinary } from './settings.ts';
+import { plainConnectionSettings, temporalAnswers } from './temporal-connection.ts';
 import { alive, killGroup, sleep, stopProcessGroup } from './process.ts';
 
 export interface DevServerOptions {
@@ -73,18 +73,9 @@ export async function startDevServer(o: DevServerOptions): Promise<DevServer> {
   };
 }
 
-/** True when a Temporal frontend answers a cheap gRPC call at `address`. */
-export async function answers(address: string, timeoutMs = 1000): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: timeoutMs });
-    await connection.withDeadline(Date.now() + timeoutMs, () => connection!.workflowService.getSystemInfo({}));
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
+/** True when a plaintext Temporal frontend (the dev server) answers a cheap gRPC call at `address`. */
+export function answers(address: string, timeoutMs = 1000): Promise<boolean> {
+  return temporalAnswers(plainConnectionSettings(address), timeoutMs);
 }
 
 function tail(file: string, lines = 20): string {

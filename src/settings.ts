@@ -9,16 +9,20 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
-export const DEFAULT_NAMESPACE = 'default';
+import { loadTemporalConnectionSettings, plainConnectionSettings, type TemporalConnectionSettings } from './temporal-connection.ts';
+
+export { DEFAULT_NAMESPACE, DEFAULT_TEMPORAL_ADDRESS } from './temporal-connection.ts';
 export const DEFAULT_TASK_QUEUE = 'crystalmath';
 export const DEFAULT_UI_PORT = 8233;
 
 export interface Settings {
   /** Root of CrystalMath's own files: the dev server's SQLite DB, work directories, artifacts, pseudopotentials. */
   dataDir: string;
+  /** Frontend address and namespace, as resolved by Temporal's environment configuration. */
   temporalAddress: string;
   namespace: string;
+  /** The full connection settings (profile, TLS, API key); absent means plaintext to `temporalAddress`. */
+  temporal?: TemporalConnectionSettings;
   taskQueue: string;
   /** Directory holding pseudopotential families, one sub-directory each with a family.json. */
   pseudoRoot: string;
@@ -31,15 +35,22 @@ export interface Settings {
 export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const xdg = env.XDG_DATA_HOME && env.XDG_DATA_HOME !== '' ? env.XDG_DATA_HOME : join(homedir(), '.local', 'share');
   const dataDir = resolve(env.CRYSTALMATH_HOME ?? join(xdg, 'crystalmath'));
+  const temporal = loadTemporalConnectionSettings(env);
   return {
     dataDir,
-    temporalAddress: env.TEMPORAL_ADDRESS ?? DEFAULT_TEMPORAL_ADDRESS,
-    namespace: env.TEMPORAL_NAMESPACE ?? DEFAULT_NAMESPACE,
+    temporalAddress: temporal.address,
+    namespace: temporal.namespace,
+    temporal,
     taskQueue: env.CRYSTALMATH_TASK_QUEUE ?? DEFAULT_TASK_QUEUE,
     pseudoRoot: resolve(env.CRYSTALMATH_PSEUDO_DIR ?? join(dataDir, 'pseudos')),
     workRoot: resolve(env.CRYSTALMATH_WORK_DIR ?? join(dataDir, 'work')),
     artifactRoot: resolve(env.CRYSTALMATH_ARTIFACT_DIR ?? join(dataDir, 'artifacts')),
   };
+}
+
+/** The connection settings of `settings`, whether loaded from the environment or built by hand (tests, scripts). */
+export function temporalConnectionOf(settings: Pick<Settings, 'temporalAddress' | 'namespace' | 'temporal'>): TemporalConnectionSettings {
+  return { ...(settings.temporal ?? plainConnectionSettings(settings.temporalAddress)), address: settings.temporalAddress, namespace: settings.namespace };
 }
 
 /** The `temporal` CLI binary: $CRYSTALMATH_TEMPORAL_BIN, else the one scripts/fetch-temporal.sh installed, else PATH. */

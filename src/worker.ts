@@ -1,7 +1,8 @@
 /**
  * A CrystalMath worker: serves the workflows and the `local` activities on its task queue, and the activities
  * of each cluster it serves on that cluster's queue (`<task queue>-<cluster>`, see `clusterTaskQueue`).
- * Run it with `crystalmath worker` (or `npm run worker`); settings come from the environment (see settings.ts).
+ * Run it with `crystalmath worker` (or `npm run worker`); settings come from the environment (see settings.ts);
+ * the Temporal connection from Temporal's own environment configuration (see temporal-connection.ts).
  *
  * Which clusters: `CRYSTALMATH_WORKER_CLUSTERS` (or the `clusters` option), a comma-separated list of profile
  * names; `local` in it means the worker's own queue (workflows + the local executor); `*` means every profile
@@ -19,7 +20,8 @@ import { closeAllTransports } from './activities/transport/index.ts';
 import { EXAMPLE_CLUSTERS_DIR, listClusterProfiles } from './clusters/loader.ts';
 import { CLUSTER_NAME_RE } from './clusters/schema.ts';
 import { clusterTaskQueue, LOCAL_CLUSTER } from './domain/jobs.ts';
-import { loadSettings, type Settings } from './settings.ts';
+import { loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
+import { connectNativeConnection, describeTemporalConnection } from './temporal-connection.ts';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('./workflows/index.ts');
@@ -95,7 +97,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
   const settings = opts.settings ?? loadSettings();
   const dirs = opts.clusterDirs ?? profileDirsFor(settings.dataDir);
   const clusters = workerClusters(dirs, opts.clusters);
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: settings.temporalAddress }));
+  const connection = opts.connection ?? (await connectNativeConnection(temporalConnectionOf(settings)));
   const activities = createActivities(settings, { clusterDirs: dirs });
   const workers: { cluster: string; taskQueue: string; worker: Worker }[] = [];
   for (const cluster of clusters) {
@@ -118,7 +120,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
 /** Runs a worker until SIGINT / SIGTERM. */
 export async function runWorker(settings: Settings = loadSettings()): Promise<void> {
   const { worker, connection } = await createWorker({ settings });
-  console.log(`CrystalMath worker on ${settings.temporalAddress} (namespace ${settings.namespace}): task queues ${worker.taskQueues.map((q) => `"${q}"`).join(', ')}`);
+  console.log(`CrystalMath worker on ${describeTemporalConnection(temporalConnectionOf(settings))}: task queues ${worker.taskQueues.map((q) => `"${q}"`).join(', ')}`);
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT / SIGTERM
   } finally {

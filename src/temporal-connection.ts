@@ -1,0 +1,167 @@
+/**
+ * How the worker, the client and the CLI reach Temporal: the SDK's own environment configuration
+ * (`@temporalio/envconfig`), so CrystalMath reads the same names with the same precedence as the Temporal CLI
+ * and every other SDK: a profile from the TOML config file (`TEMPORAL_CONFIG_FILE`, else
+ * ~/.config/temporalio/temporal.toml; `TEMPORAL_PROFILE`, else "default"), overridden by `TEMPORAL_ADDRESS`,
+ * `TEMPORAL_NAMESPACE`, `TEMPORAL_API_KEY`, `TEMPORAL_TLS*`. The API key and key material never leave this
+ * module in a printable form: `describe…` and errors name settings, never values of secrets.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Connection, type ConnectionOptions } from '@temporalio/client';
+import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
+import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+
+export const DEFAULT_TEMPORAL_ADDRESS = '127.0.0.1:7233';
+export const DEFAULT_NAMESPACE = 'default';
+
+/** What envconfig resolved, plus where it came from (for messages). Secrets stay inside `profile`. */
+export interface TemporalConnectionSettings {
+  address: string;
+  namespace: string;
+  /** Name of the profile used, and the file it came from when one was read. */
+  profileName: string;
+  configFile?: string;
+  /** The resolved envconfig profile (holds the API key and TLS data: never print it). */
+  profile: ClientConfigProfile;
+  /** Which environment variables were set (names only), to name the setting in errors. */
+  envNames: string[];
+  /** JSON without secrets, so logging a settings object by mistake leaks nothing. */
+  toJSON?(): unknown;
+}
+
+function redactedJSON(this: TemporalConnectionSettings): unknown {
+  return { address: this.address, namespace: this.namespace, profileName: this.profileName, configFile: this.configFile, tls: usesTls(this), apiKey: this.profile.apiKey ? '<set>' : undefined };
+}
+
+/** Connecting failed; the message names the setting to check, never a secret. */
+export class TemporalConnectionError extends Error {
+  override name = 'TemporalConnectionError';
+}
+
+/** The connection settings themselves are wrong (unknown profile, bad TOML, missing certificate file). */
+export class TemporalSettingsError extends Error {
+  override name = 'TemporalSettingsError';
+}
+
+type Env = NodeJS.ProcessEnv;
+
+export function loadTemporalConnectionSettings(env: Env = process.env): TemporalConnectionSettings {
+  const vars = Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const configFile = vars.TEMPORAL_CONFIG_FILE ?? defaultConfigFile(vars);
+  const profileName = vars.TEMPORAL_PROFILE ?? 'default';
+  let profile: ClientConfigProfile;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: vars, configFileStrict: true });
+  } catch (e) {
+    const where = configFile ? `config file ${configFile}` : 'the Temporal config file';
+    throw new TemporalSettingsError(`Temporal connection settings (profile "${profileName}" in ${where}, TEMPORAL_PROFILE / TEMPORAL_CONFIG_FILE): ${(e as Error).message}`);
+  }
+  return {
+    address: profile.address ?? DEFAULT_TEMPORAL_ADDRESS,
+    namespace: profile.namespace ?? DEFAULT_NAMESPACE,
+    profileName,
+    configFile: configFile && existsSync(configFile) ? configFile : undefined,
+    profile,
+    envNames: Object.keys(vars).filter((k) => k.startsWith('TEMPORAL_')),
+    toJSON: redactedJSON,
+  };
+}
+
+/** The file envconfig reads when TEMPORAL_CONFIG_FILE is unset (Linux rule), so messages can name it. */
+function defaultConfigFile(vars: Record<string, string>): string | undefined {
+  const base = vars.XDG_CONFIG_HOME || (vars.HOME ? join(vars.HOME, '.config') : undefined);
+  return base ? join(base, 'temporalio', 'temporal.toml') : undefined;
+}
+
+/** Connection options for `Connection` (client) and `NativeConnection` (worker): same fields, same meaning. */
+export function connectionOptions(s: TemporalConnectionSettings): NativeConnectionOptions & ConnectionOptions {
+  let options;
+  try {
+    options = toClientOptions({ ...s.profile, address: s.address }).connectionOptions;
+  } catch (e) {
+    // A TLS file that cannot be read: name the setting that points at it.
+    throw new TemporalSettingsError(`Temporal TLS settings: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? `a file named by ${tlsSettingNames(s)} does not exist (${(e as Error).message.replace(/^.*?open /, '')})` : (e as Error).message}`);
+  }
+  return { ...options, address: s.address, connectTimeout: 10_000 } as NativeConnectionOptions & ConnectionOptions;
+}
+
+/** One line for logs and `server check`: address, namespace, profile, whether TLS / an API key are used (not their values). */
+export function describeTemporalConnection(s: TemporalConnectionSettings): string {
+  const tls = usesTls(s) ? `TLS${s.profile.tls?.serverName ? ` (server name ${s.profile.tls.serverName})` : ''}` : 'plaintext';
+  const from = s.configFile ? `profile "${s.profileName}" of ${s.configFile}` : 'environment / defaults';
+  return `${s.address}, namespace ${s.namespace}, ${tls}${s.profile.apiKey ? ', API key set' : ''} (${from})`;
+}
+
+export function usesTls(s: TemporalConnectionSettings): boolean {
+  return (s.profile.tls !== undefined && s.profile.tls.disabled !== true) || s.profile.apiKey !== undefined;
+}
+
+export async function connectClientConnection(s: TemporalConnectionSettings): Promise<Connection> {
+  const options = connectionOptions(s);
+  try {
+    return await Connection.connect(options);
+  } catch (e) {
+    throw connectFailure(s, e);
+  }
+}
+
+export async function connectNativeConnection(s: TemporalConnectionSettings): Promise<NativeConnection> {
+  const options = connectionOptions(s);
+  try {
+    return await NativeConnection.connect(options);
+  } catch (e) {
+    throw connectFailure(s, e);
+  }
+}
+
+/** True when a Temporal frontend answers a cheap call with these settings (bad settings still throw). */
+export async function temporalAnswers(s: TemporalConnectionSettings, timeoutMs = 1000): Promise<boolean> {
+  const options = connectionOptions(s);
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ ...options, connectTimeout: timeoutMs });
+    await connection.withDeadline(Date.now() + timeoutMs, () => connection!.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** Settings for a plaintext connection to `address` (the dev server, tests). */
+export function plainConnectionSettings(address: string, namespace = DEFAULT_NAMESPACE): TemporalConnectionSettings {
+  return { address, namespace, profileName: 'default', profile: {}, envNames: [], toJSON: redactedJSON };
+}
+
+/** Turns an SDK connect error into one that says which setting to check; certificate trouble names the CA / TLS settings. */
+function connectFailure(s: TemporalConnectionSettings, e: unknown): TemporalConnectionError {
+  const cause = redact(s, e instanceof Error ? e.message : String(e));
+  const tlsTrouble = /certificate|cert|tls|ssl|handshake|UnknownIssuer|self.signed|alert|peer/i.test(cause);
+  let hint: string;
+  if (usesTls(s) && tlsTrouble) {
+    hint = `the TLS handshake failed: check the server CA certificate (${settingName(s, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'tls.server_ca_cert_path')}) and the server name (${settingName(s, 'TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')})`;
+  } else if (!usesTls(s) && tlsTrouble) {
+    hint = `the server seems to require TLS: set TEMPORAL_TLS=true and the server CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH), or a profile's tls section`;
+  } else {
+    hint = `check the address (${settingName(s, 'TEMPORAL_ADDRESS', 'address')})${usesTls(s) ? ', that the server speaks TLS' : ''} and that the server is running`;
+  }
+  return new TemporalConnectionError(`cannot connect to Temporal at ${s.address}: ${hint}. Cause: ${cause}`);
+}
+
+function settingName(s: TemporalConnectionSettings, envName: string, profileKey: string): string {
+  if (s.envNames.includes(envName)) return envName;
+  return s.configFile ? `${profileKey} of profile "${s.profileName}" in ${s.configFile}, or ${envName}` : envName;
+}
+
+function tlsSettingNames(s: TemporalConnectionSettings): string {
+  const names = ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'TEMPORAL_TLS_CLIENT_KEY_PATH'].filter((n) => s.envNames.includes(n));
+  return names.length > 0 ? names.join(' / ') : `the tls section of profile "${s.profileName}"${s.configFile ? ` in ${s.configFile}` : ''}`;
+}
+
+/** An SDK message should never carry the key, but make sure. */
+function redact(s: TemporalConnectionSettings, text: string): string {
+  const key = s.profile.apiKey;
+  return key ? text.split(key).join('<TEMPORAL_API_KEY>') : text;
+}
