@@ -22,6 +22,7 @@ import { pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } f
 import { stopProcessGroup } from './process.ts';
 import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
 import { TemporalConnectionError, TemporalSettingsError, connectClientConnection, describeTemporalConnection, temporalAnswers, usesTls } from './temporal-connection.ts';
+import { ObservabilitySettingsError } from './observability.ts';
 import { DEFAULT_RETENTION_DAYS, checkServer, formatReport, initServer, type ServerSetupReport } from './server-setup.ts';
 import type { PlanResult } from './workflows/plan.ts';
 import { createWorker } from './worker.ts';
@@ -287,8 +288,13 @@ function printSetupReport(report: ServerSetupReport, json?: boolean): void {
 
 program
   .command('worker')
-  .description('run a worker on the task queue (until Ctrl-C)')
-  .action(async () => {
+  .description('run a worker on the task queue (until Ctrl-C); Worker Versioning via TEMPORAL_DEPLOYMENT_NAME / TEMPORAL_WORKER_BUILD_ID')
+  .option('--log-format <format>', 'text or json (one JSON object per line; default $CRYSTALMATH_LOG_FORMAT, else text)')
+  .option('--metrics-address <host:port>', 'serve Prometheus metrics on http://<host:port>/metrics (default $CRYSTALMATH_METRICS_ADDRESS; off when unset)')
+  .action(async (o: { logFormat?: string; metricsAddress?: string }) => {
+    // Flags win over the environment; both are validated by loadObservabilitySettings (errors name the variable).
+    if (o.logFormat) process.env.CRYSTALMATH_LOG_FORMAT = o.logFormat;
+    if (o.metricsAddress) process.env.CRYSTALMATH_METRICS_ADDRESS = o.metricsAddress;
     const { runWorker } = await import('./worker.ts');
     await runWorker();
   });
@@ -444,7 +450,7 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
 class InfrastructureError extends Error {}
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError || e instanceof BuildError || e instanceof ClusterProfileError || e instanceof TemporalSettingsError) {
+  if (e instanceof InputError || e instanceof InvalidArgumentError || e instanceof StructureParseError || e instanceof BuildError || e instanceof ClusterProfileError || e instanceof TemporalSettingsError || e instanceof ObservabilitySettingsError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.badInput;
   } else if (e instanceof WorkflowRunError) {

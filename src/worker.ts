@@ -13,7 +13,8 @@
  * that cluster's queue, without SSH, and without any workflow change.
  */
 import { createRequire } from 'node:module';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
+import { z } from 'zod';
 import { createActivities } from './activities/index.ts';
 import { profileDirsFor } from './activities/scheduler/profiles.ts';
 import { closeAllTransports } from './activities/transport/index.ts';
@@ -21,7 +22,8 @@ import { EXAMPLE_CLUSTERS_DIR, listClusterProfiles } from './clusters/loader.ts'
 import { CLUSTER_NAME_RE } from './clusters/schema.ts';
 import { clusterTaskQueue, LOCAL_CLUSTER } from './domain/jobs.ts';
 import { loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
-import { connectNativeConnection, describeTemporalConnection } from './temporal-connection.ts';
+import { activityLogInterceptor, installRuntime, loadObservabilitySettings } from './observability.ts';
+import { connectNativeConnection, describeTemporalConnection, TemporalSettingsError } from './temporal-connection.ts';
 
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('./workflows/index.ts');
@@ -35,8 +37,44 @@ export interface CreateWorkerOptions {
   clusters?: readonly string[];
   /** Where profiles are read (default: $CRYSTALMATH_CLUSTERS_DIR or <dataDir>/clusters, then the examples). */
   clusterDirs?: readonly string[];
+  /** Worker Versioning: the deployment and build this worker announces (default from the environment, see `loadWorkerDeployment`). */
+  deployment?: WorkerDeployment | null;
   /** Extra Worker options for every queue (e.g. concurrency limits). */
   workerOptions?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows'>>;
+}
+
+/**
+ * Worker Versioning (Temporal worker deployments), opt-in with the variables Temporal's own tooling (the
+ * worker controller) sets: TEMPORAL_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID. Workflows are PINNED by
+ * default: a calculation that runs for days finishes on the build that started it, while new ones go to the
+ * deployment's current version (`temporal worker deployment set-current-version`). See README, Production.
+ */
+const WorkerDeploymentSchema = z.object({
+  deploymentName: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only'),
+  buildId: z.string().regex(/^[A-Za-z0-9._+-]+$/, 'letters, digits, ".", "_", "+" and "-" only'),
+  behavior: z.enum(['pinned', 'auto-upgrade']).default('pinned'),
+});
+export type WorkerDeployment = z.infer<typeof WorkerDeploymentSchema>;
+
+export function loadWorkerDeployment(env: NodeJS.ProcessEnv = process.env): WorkerDeployment | null {
+  const name = env.TEMPORAL_DEPLOYMENT_NAME;
+  if (!name) {
+    if (env.TEMPORAL_WORKER_BUILD_ID) throw new TemporalSettingsError('TEMPORAL_WORKER_BUILD_ID is set but TEMPORAL_DEPLOYMENT_NAME is not: set both to use Worker Versioning');
+    return null;
+  }
+  const names: Record<string, string> = { deploymentName: 'TEMPORAL_DEPLOYMENT_NAME', buildId: 'TEMPORAL_WORKER_BUILD_ID', behavior: 'CRYSTALMATH_VERSIONING_BEHAVIOR' };
+  const parsed = WorkerDeploymentSchema.safeParse({ deploymentName: name, buildId: env.TEMPORAL_WORKER_BUILD_ID, behavior: env.CRYSTALMATH_VERSIONING_BEHAVIOR || undefined });
+  if (!parsed.success) throw new TemporalSettingsError(parsed.error.issues.map((i) => `${names[String(i.path[0])]}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
+function deploymentOptions(d: WorkerDeployment | null): WorkerDeploymentOptions | undefined {
+  if (!d) return undefined;
+  return {
+    version: { deploymentName: d.deploymentName, buildId: d.buildId },
+    useWorkerVersioning: true,
+    defaultVersioningBehavior: d.behavior === 'pinned' ? 'PINNED' : 'AUTO_UPGRADE',
+  };
 }
 
 /** The clusters a worker serves: the explicit list, else $CRYSTALMATH_WORKER_CLUSTERS, else local + profiles found. */
@@ -99,6 +137,7 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
   const clusters = workerClusters(dirs, opts.clusters);
   const connection = opts.connection ?? (await connectNativeConnection(temporalConnectionOf(settings)));
   const activities = createActivities(settings, { clusterDirs: dirs });
+  const workerDeploymentOptions = deploymentOptions(opts.deployment === undefined ? loadWorkerDeployment() : opts.deployment);
   const workers: { cluster: string; taskQueue: string; worker: Worker }[] = [];
   for (const cluster of clusters) {
     const taskQueue = clusterTaskQueue(settings.taskQueue, cluster);
@@ -108,6 +147,8 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
       namespace: settings.namespace,
       taskQueue,
       activities,
+      interceptors: { activity: [activityLogInterceptor] },
+      ...(workerDeploymentOptions ? { workerDeploymentOptions } : {}),
       ...opts.workerOptions,
       ...(withWorkflows ? (opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }) : {}),
     });
@@ -119,8 +160,15 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
 
 /** Runs a worker until SIGINT / SIGTERM. */
 export async function runWorker(settings: Settings = loadSettings()): Promise<void> {
-  const { worker, connection } = await createWorker({ settings });
-  console.log(`CrystalMath worker on ${describeTemporalConnection(temporalConnectionOf(settings))}: task queues ${worker.taskQueues.map((q) => `"${q}"`).join(', ')}`);
+  const { metricsUrl } = installRuntime(loadObservabilitySettings());
+  const deployment = loadWorkerDeployment();
+  const { worker, connection } = await createWorker({ settings, deployment });
+  const version = deployment ? `, deployment ${deployment.deploymentName} build ${deployment.buildId} (${deployment.behavior})` : '';
+  // Through the SDK's logger, so it is a JSON line too when the logs are JSON.
+  Runtime.instance().logger.info(
+    `CrystalMath worker on ${describeTemporalConnection(temporalConnectionOf(settings))}: task queues ${worker.taskQueues.map((q) => `"${q}"`).join(', ')}${version}${metricsUrl ? `; metrics ${metricsUrl}` : ''}`,
+    { taskQueues: worker.taskQueues, ...(deployment ? { deploymentName: deployment.deploymentName, buildId: deployment.buildId } : {}) },
+  );
   try {
     await worker.run(); // the SDK shuts down gracefully on SIGINT / SIGTERM
   } finally {

@@ -16,6 +16,7 @@ import { existsSync } from 'node:fs';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import type { ValidCalculationInput } from '../domain/calculation.ts';
 import { buildPwInput, type PwParameters } from '../domain/codes/qe/inputs.ts';
@@ -156,6 +157,7 @@ export function calculationActivities(deps: CalculationDeps) {
     return {
       job: {
         jobName: jobNameFor(req.workflowId, req.step, req.attempt),
+        step: req.step,
         workDir,
         command: pwCommand(exe.executable),
         stdoutFile: PW_FILES.stdout,
@@ -202,6 +204,7 @@ export function calculationActivities(deps: CalculationDeps) {
     return {
       job: {
         jobName,
+        step: req.step,
         workDir,
         command,
         stdoutFile: PW_FILES.stdout,
@@ -264,14 +267,17 @@ export function calculationActivities(deps: CalculationDeps) {
   return {
     async prepareCalculation(req: PrepareRequest): Promise<PreparedCalculation> {
       const executor = req.input.executor;
-      if (executor.kind === 'local') return prepareLocal(req);
-      return keepAlive(() => prepareOnCluster(req, executor.cluster));
+      const prepared = executor.kind === 'local' ? await prepareLocal(req) : await keepAlive(() => prepareOnCluster(req, executor.cluster));
+      log.info(`prepared ${req.input.code} ${req.input.calculation} input, attempt ${req.attempt}`, { calculationAttempt: req.attempt, workDir: prepared.job.workDir, restart: req.restart?.kind ?? 'scratch' });
+      return prepared;
     },
 
     async parseCalculation(req: ParseRequest): Promise<ParsedCalculation> {
-      if (!req.cluster || req.cluster === LOCAL_CLUSTER) return parseLocal(req);
       const cluster = req.cluster;
-      return keepAlive(() => parseOnCluster(req, cluster));
+      const parsed = !cluster || cluster === LOCAL_CLUSTER ? await parseLocal(req) : await keepAlive(() => parseOnCluster(req, cluster));
+      const { exitCode, exitName } = parsed.result;
+      log.info(`parsed attempt ${req.attempt}: exit code ${exitCode} ${exitName}`, { calculationAttempt: req.attempt, exitCode, jobState: req.outcome.state });
+      return parsed;
     },
   };
 }

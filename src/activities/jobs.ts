@@ -8,7 +8,7 @@
  *   cluster's status cache and throws a retryable `JobStillRunning` while the job is unfinished: the
  *   workflow's retry policy is the poll loop (see the `calculation` workflow for why).
  */
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
 import type { JobHandle, JobOutcome, JobSpec } from '../domain/jobs.ts';
 import { cancelLocalJob, checkLocalJob, startLocalJob } from './executor/local.ts';
@@ -27,6 +27,12 @@ function clusterOfHandle(h: { cluster?: string; jobName: string }): string {
   return h.cluster;
 }
 
+function ended(handle: JobHandle, outcome: JobOutcome): JobOutcome {
+  const how = `${outcome.state}${outcome.exitStatus !== undefined ? `, exit status ${outcome.exitStatus}` : ''}${outcome.message ? `: ${outcome.message}` : ''}`;
+  log.info(`job ${handle.jobName} ended: ${how}`, { jobId: handle.jobId, jobState: outcome.state, wallSeconds: outcome.wallSeconds });
+  return outcome;
+}
+
 export function jobActivities(deps: { profiles: ProfileSource }) {
   return {
     /**
@@ -35,12 +41,14 @@ export function jobActivities(deps: { profiles: ProfileSource }) {
      */
     async startJob(spec: JobSpec, executor: JobHandle['executor'] = 'local'): Promise<JobHandle> {
       const kind = spec.executor ?? executor;
-      if (kind === 'local') return keepAlive(() => startLocalJob(spec));
-      if (kind === 'slurm') {
+      let handle: JobHandle;
+      if (kind === 'local') handle = await keepAlive(() => startLocalJob(spec));
+      else if (kind === 'slurm') {
         const profile = activityProfile(clusterOfHandle(spec), deps.profiles);
-        return keepAlive(() => submitSlurmJob(spec, profile));
-      }
-      throw ApplicationFailure.nonRetryable(`executor "${String(kind)}" is not supported`, 'NotSupported');
+        handle = await keepAlive(() => submitSlurmJob(spec, profile));
+      } else throw ApplicationFailure.nonRetryable(`executor "${String(kind)}" is not supported`, 'NotSupported');
+      log.info(`job ${handle.jobName} running as ${kind === 'slurm' ? 'SLURM job' : 'process group'} ${handle.jobId}`, { jobId: handle.jobId, executor: kind });
+      return handle;
     },
 
     /**
@@ -52,7 +60,7 @@ export function jobActivities(deps: { profiles: ProfileSource }) {
       const pollMs = Math.max(50, (opts.pollSeconds ?? 0.5) * 1000);
       for (;;) {
         const outcome = await checkLocalJob(handle);
-        if (outcome) return outcome;
+        if (outcome) return ended(handle, outcome);
         ctx.heartbeat({ jobId: handle.jobId });
         try {
           await Promise.race([sleep(pollMs), ctx.cancelled]);
@@ -70,14 +78,15 @@ export function jobActivities(deps: { profiles: ProfileSource }) {
      * Holds no worker slot between looks; SLURM looks share one squeue per cluster and poll interval.
      */
     async checkJob(handle: JobHandle): Promise<JobOutcome> {
-      if (handle.executor === 'slurm') return checkSlurmJob(handle, activityProfile(clusterOfHandle(handle), deps.profiles));
+      if (handle.executor === 'slurm') return ended(handle, await checkSlurmJob(handle, activityProfile(clusterOfHandle(handle), deps.profiles)));
       const outcome = await checkLocalJob(handle);
-      if (outcome) return outcome;
+      if (outcome) return ended(handle, outcome);
       throw ApplicationFailure.create({ message: `job ${handle.jobId} is running`, type: 'JobStillRunning', category: ApplicationFailureCategory.BENIGN });
     },
 
     /** Stops the job (idempotent). A SLURM handle without a job id cancels by job name. */
     async cancelJob(handle: JobHandle): Promise<void> {
+      log.info(`cancelling job ${handle.jobName} (${handle.jobId || 'by name'})`, { jobId: handle.jobId });
       if (handle.executor === 'slurm') {
         const profile = activityProfile(clusterOfHandle(handle), deps.profiles);
         return keepAlive(() => cancelSlurmJob(handle, profile));

@@ -39,6 +39,8 @@ export type Resources = z.infer<typeof ResourcesSchema>;
 export interface JobSpec {
   /** Unique per workflow, step and attempt: submission is idempotent on it. */
   jobName: string;
+  /** The workflow step it belongs to (for logs; absent in specs made before it existed). */
+  step?: string;
   /** Absolute path of the work directory on the executing machine (the cluster's path for SLURM). */
   workDir: string;
   /** argv of the code, e.g. ['pw.x', '-in', 'pw.in'] (without the MPI launcher). */
@@ -60,6 +62,8 @@ export interface JobSpec {
 export interface JobHandle {
   executor: ExecutorSpec['kind'];
   jobName: string;
+  /** The workflow step it belongs to (for logs). */
+  step?: string;
   workDir: string;
   /** Executor's id: a process-group id for local runs, the SLURM job id. */
   jobId: string;

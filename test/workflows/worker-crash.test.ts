@@ -3,42 +3,34 @@
  * own process group); a new worker adopts it through the job's pid file instead of starting a second run,
  * and the workflow completes with one pw.x run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calculationResult, startCalculation } from '../../src/client.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
-import { alive, killGroup, sleep } from '../../src/process.ts';
-import { REPO_ROOT } from '../../src/settings.ts';
+import { alive, sleep } from '../../src/process.ts';
 import { connectTestEnv, testSettings } from '../support/temporal.ts';
+import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
 
 describe('a worker killed while its job runs', () => {
   const settings = testSettings('crash');
-  const workers: ChildProcess[] = [];
+  const workers: WorkerProcess[] = [];
   let env: TestWorkflowEnvironment | undefined;
   afterAll(async () => {
-    for (const w of workers) if (w.pid && alive(w.pid)) killGroup(w.pid, 'SIGKILL');
+    for (const w of workers) w.kill();
     await env?.teardown();
   });
 
-  /** A real worker process, as a user runs it (`crystalmath worker`), on this test's data dir and task queue. */
-  function startWorkerProcess(tag: string): ChildProcess {
-    const log = openSync(join(settings.dataDir, `worker-${tag}.log`), 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src', 'worker.ts')], {
-      cwd: REPO_ROOT,
-      detached: true,
-      stdio: ['ignore', log, log],
-      env: { ...process.env, TEMPORAL_ADDRESS: settings.temporalAddress, CRYSTALMATH_TASK_QUEUE: settings.taskQueue, CRYSTALMATH_HOME: settings.dataDir },
-    });
-    workers.push(child);
-    return child;
-  }
+  const start = (tag: string) => {
+    const w = startWorkerProcess(settings, tag);
+    workers.push(w);
+    return w;
+  };
 
   it('adopts the running pw.x and completes with exactly one run', async () => {
     env = await connectTestEnv();
-    const first = startWorkerProcess('first');
+    const first = start('first');
     const handle = await startCalculation(
       env.client,
       {
@@ -63,12 +55,12 @@ describe('a worker killed while its job runs', () => {
     for (let i = 0; i < 200 && !(await watching()); i++) await sleep(50);
     expect(await watching()).toBe(true);
 
-    killGroup(first.pid!, 'SIGKILL');
+    first.kill();
     await sleep(500);
-    expect(alive(first.pid!)).toBe(false);
+    expect(alive(first.pid)).toBe(false);
     expect(alive(jobPid)).toBe(true); // the job outlives its worker
 
-    startWorkerProcess('second');
+    start('second');
     const result = await calculationResult(handle);
 
     expect(result.ok).toBe(true);

@@ -55,7 +55,7 @@ export function wrapperScript(spec: JobSpec): string {
 export async function startLocalJob(spec: JobSpec): Promise<JobHandle> {
   const f = files(spec.workDir);
   await mkdir(f.meta, { recursive: true });
-  const handle = (pid: number): JobHandle => ({ executor: 'local', jobName: spec.jobName, workDir: spec.workDir, jobId: String(pid) });
+  const handle = (pid: number): JobHandle => ({ executor: 'local', jobName: spec.jobName, ...(spec.step ? { step: spec.step } : {}), workDir: spec.workDir, jobId: String(pid) });
 
   // The `started` marker is created exclusively: exactly one start ever passes this point per work dir.
   let marker;

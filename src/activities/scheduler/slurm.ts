@@ -59,6 +59,7 @@ export async function submitSlurmJob(spec: JobSpec, profile: ClusterProfile): Pr
     executor: 'slurm',
     cluster: profile.name,
     jobName: spec.jobName,
+    ...(spec.step ? { step: spec.step } : {}),
     workDir: spec.workDir,
     jobId: answer.jobId,
     pollIntervalSeconds: profile.pollIntervalSeconds,
