@@ -14,6 +14,9 @@ export const hasShared = existsSync(join(sharedDir, 'fixtures'));
 /** Absolute path of a file under ../shared/fixtures. */
 export const fixture = (...parts: string[]): string => join(sharedDir, 'fixtures', ...parts);
 
+/** Absolute path of a file under ../shared/tools (prebuilt binaries too large or slow to make in CI). */
+export const sharedTool = (...parts: string[]): string => join(sharedDir, 'tools', ...parts);
+
 /** `describe` that runs only when ../shared is present, and otherwise skips with the reason in its title. */
 export function describeShared(name: string, fn: () => void): void {
   if (hasShared) describe(name, fn);
