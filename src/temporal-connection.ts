@@ -7,7 +7,9 @@
  * module in a printable form: `describe…` and errors name settings, never values of secrets.
  */
 import { existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { Connection, type ConnectionOptions } from '@temporalio/client';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
@@ -102,7 +104,7 @@ export async function connectClientConnection(s: TemporalConnectionSettings): Pr
   try {
     return await Connection.connect(options);
   } catch (e) {
-    throw connectFailure(s, e);
+    throw await connectFailure(s, e);
   }
 }
 
@@ -111,7 +113,7 @@ export async function connectNativeConnection(s: TemporalConnectionSettings): Pr
   try {
     return await NativeConnection.connect(options);
   } catch (e) {
-    throw connectFailure(s, e);
+    throw await connectFailure(s, e);
   }
 }
 
@@ -135,19 +137,70 @@ export function plainConnectionSettings(address: string, namespace = DEFAULT_NAM
   return { address, namespace, profileName: 'default', profile: {}, envNames: [], toJSON: redactedJSON };
 }
 
-/** Turns an SDK connect error into one that says which setting to check; certificate trouble names the CA / TLS settings. */
-function connectFailure(s: TemporalConnectionSettings, e: unknown): TemporalConnectionError {
+/**
+ * Turns an SDK connect error into one that says which setting to check. The SDK's own message is often just
+ * "failed to connect before the deadline", so a failed connection is diagnosed with a plain TLS handshake to
+ * the same address with the same CA, client pair and server name: its error tells a wrong CA from a wrong
+ * server name, a missing client certificate, or a plaintext / TLS mismatch.
+ */
+async function connectFailure(s: TemporalConnectionSettings, e: unknown): Promise<TemporalConnectionError> {
   const cause = redact(s, e instanceof Error ? e.message : String(e));
-  const tlsTrouble = /certificate|cert|tls|ssl|handshake|UnknownIssuer|self.signed|alert|peer/i.test(cause);
-  let hint: string;
-  if (usesTls(s) && tlsTrouble) {
-    hint = `the TLS handshake failed: check the server CA certificate (${settingName(s, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'tls.server_ca_cert_path')}) and the server name (${settingName(s, 'TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')})`;
-  } else if (!usesTls(s) && tlsTrouble) {
-    hint = `the server seems to require TLS: set TEMPORAL_TLS=true and the server CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH), or a profile's tls section`;
-  } else {
-    hint = `check the address (${settingName(s, 'TEMPORAL_ADDRESS', 'address')})${usesTls(s) ? ', that the server speaks TLS' : ''} and that the server is running`;
-  }
+  const diagnosis = await diagnoseTls(s);
+  const hint = diagnosis ?? `check the address (${settingName(s, 'TEMPORAL_ADDRESS', 'address')}) and that the server is running`;
   return new TemporalConnectionError(`cannot connect to Temporal at ${s.address}: ${hint}. Cause: ${cause}`);
+}
+
+/** What a TLS handshake with these settings says, as advice naming the setting; undefined when TLS is not the problem. */
+async function diagnoseTls(s: TemporalConnectionSettings): Promise<string | undefined> {
+  const [host, portText] = splitAddress(s.address);
+  const tlsConfig = usesTls(s) ? connectionOptions(s).tls : undefined;
+  const cfg = typeof tlsConfig === 'object' && tlsConfig ? tlsConfig : {};
+  const outcome = await new Promise<{ ok: true } | { ok: false; code?: string; message: string }>((resolve) => {
+    const socket = tlsConnect({
+      host,
+      port: Number(portText),
+      servername: cfg.serverNameOverride ?? (isIP(host) ? undefined : host),
+      ca: cfg.serverRootCACertificate ? [Buffer.from(cfg.serverRootCACertificate)] : undefined,
+      cert: cfg.clientCertPair ? Buffer.from(cfg.clientCertPair.crt) : undefined,
+      key: cfg.clientCertPair ? Buffer.from(cfg.clientCertPair.key) : undefined,
+      ALPNProtocols: ['h2'],
+      rejectUnauthorized: usesTls(s),
+    });
+    const done = (r: { ok: true } | { ok: false; code?: string; message: string }) => {
+      socket.destroy();
+      resolve(r);
+    };
+    socket.setTimeout(3000, () => done({ ok: false, code: 'TIMEOUT', message: 'timed out' }));
+    // TLS 1.3: a server that rejects the client certificate says so just after the handshake, so wait a moment.
+    socket.on('secureConnect', () => setTimeout(() => done({ ok: true }), 300));
+    socket.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, code: err.code, message: err.message }));
+  });
+  const ca = settingName(s, 'TEMPORAL_TLS_SERVER_CA_CERT_PATH', 'tls.server_ca_cert_path');
+  if (!usesTls(s)) {
+    // A completed handshake, or a TLS alert (e.g. "certificate required" from an mTLS server), proves TLS.
+    const speaksTls = outcome.ok || /alert|certificate required/i.test(outcome.message);
+    return speaksTls ? 'the server speaks TLS but this client does not: set TEMPORAL_TLS=true and the server CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH), or a profile\'s tls section' : undefined;
+  }
+  if (outcome.ok) return undefined;
+  const why = `${outcome.code ?? ''} ${outcome.message}`;
+  if (/SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|CERT_UNTRUSTED|unknown ca/i.test(why)) {
+    return `the server's certificate is not signed by the CA in ${ca} (${outcome.message})`;
+  }
+  if (/ALTNAME|hostname|Host:/i.test(why)) {
+    return `the server's certificate does not name "${cfg.serverNameOverride ?? host}": check ${settingName(s, 'TEMPORAL_TLS_SERVER_NAME', 'tls.server_name')} (${outcome.message})`;
+  }
+  if (/certificate required|bad certificate|handshake failure/i.test(why)) {
+    return `the server refused this client's certificate (mutual TLS): check ${settingName(s, 'TEMPORAL_TLS_CLIENT_CERT_PATH', 'tls.client_cert_path')} and ${settingName(s, 'TEMPORAL_TLS_CLIENT_KEY_PATH', 'tls.client_key_path')} (${outcome.message})`;
+  }
+  if (/wrong version number|packet length|ECONNRESET|EPROTO/i.test(why)) {
+    return `the server does not speak TLS there: check the address (${settingName(s, 'TEMPORAL_ADDRESS', 'address')}) or turn TLS off (TEMPORAL_TLS) (${outcome.message})`;
+  }
+  return undefined;
+}
+
+function splitAddress(address: string): [string, string] {
+  const i = address.lastIndexOf(':');
+  return i < 0 ? [address, '7233'] : [address.slice(0, i).replace(/^\[|\]$/g, ''), address.slice(i + 1)];
 }
 
 function settingName(s: TemporalConnectionSettings, envName: string, profileKey: string): string {
