@@ -175,11 +175,19 @@ program
           analysis: sa.CrystalMathAnalysis?.[0],
           cluster: sa.CrystalMathCluster?.[0],
           started: wf.startTime.toISOString(),
+          // Calculations of release 0.2.0 on put their outcome in the memo (see src/workflows/patches.ts).
+          exitCode: wf.memo?.exitCode as number | undefined,
+          totalEnergyEv: wf.memo?.totalEnergyEv as number | null | undefined,
         });
         if (rows.length >= limit) break;
       }
       if (o.json) console.log(JSON.stringify(rows, null, 2));
-      else for (const r of rows) console.log(`${r.started}  ${String(r.status).padEnd(10)} ${String(r.formula).padEnd(10)} ${String(r.analysis).padEnd(12)} ${r.workflowId}`);
+      else {
+        for (const r of rows) {
+          const energy = typeof r.totalEnergyEv === 'number' ? `${r.totalEnergyEv.toFixed(4)} eV` : '';
+          console.log(`${r.started}  ${String(r.status).padEnd(10)} ${String(r.formula).padEnd(10)} ${String(r.analysis).padEnd(12)} ${energy.padStart(16)}  ${r.workflowId}`);
+        }
+      }
     } finally {
       await client.connection.close();
     }

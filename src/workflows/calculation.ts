@@ -14,6 +14,7 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   TimeoutFailure,
@@ -40,6 +41,7 @@ import { checkJobRetry, QUEUE_ALLOWANCE_SECONDS } from '../domain/slurm.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
+import { PATCHES } from './patches.ts';
 
 /** Staging and parsing: short, retried on any infrastructure error. */
 const fileWork = proxyActivities<Activities>({
@@ -275,6 +277,9 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       remoteFolder: { host: cluster, path: prepared.job.workDir },
     };
     progress.stage = ok ? 'done' : 'failed';
+    if (patched(PATCHES.outcomeInMemo)) {
+      upsertMemo({ outcome: ok ? 'completed' : 'failed', exitCode, totalEnergyEv: result.totalEnergyEv ?? null });
+    }
     if (!ok) {
       // The parsed result travels with the failure: nothing computed is lost.
       throw ApplicationFailure.nonRetryable(

@@ -41,6 +41,11 @@ describe('crystalmath CLI', () => {
     expect(JSON.parse(result.stdout).results.scf.exitCode).toBe(0);
     const list = cli('list', '--query', `WorkflowId='${workflowId}'`, '--json');
     expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ workflowId, formula: 'Si2', analysis: 'scf', status: 'COMPLETED' })]);
+    // The step's own calculation carries its outcome in the memo: `list` shows the energy without fetching results.
+    const calc = cli('list', '--query', `WorkflowId='${workflowId}-scf'`, '--json');
+    const energy0 = JSON.parse(result.stdout).results.scf.outputs.totalEnergyEv;
+    expect(JSON.parse(calc.stdout)).toEqual([expect.objectContaining({ workflowId: `${workflowId}-scf`, type: 'calculation', exitCode: 0, totalEnergyEv: energy0 })]);
+    expect(cli('list', '--query', `WorkflowId='${workflowId}-scf'`).stdout).toContain(`${energy0.toFixed(4)} eV`);
     const csv = cli('export', workflowId, '--format', 'csv');
     expect(csv.stdout.split('\n')[0]).toBe('formula,step,property,value,unit');
     const energy = JSON.parse(result.stdout).results.scf.outputs.totalEnergyEv;

@@ -277,7 +277,7 @@ function onPath(cmd: string): boolean {
 }
 
 /** The newest installed PostgreSQL's bin directory (Debian layout). */
-function postgresBinDir(): string | undefined {
+export function postgresBinDir(): string | undefined {
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return undefined;
   const versions = readdirSync(root)

@@ -1,13 +1,17 @@
 /** Recorded histories for the replay tests (test/workflows/replay.test.ts). */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { REPO_ROOT } from '../../src/settings.ts';
 
-export const HISTORY_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories');
+/** One directory per release (`histories/<package version>/`): histories of every release must keep replaying. */
+export const HISTORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'workflows', 'histories');
+export const RELEASE = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+const HISTORY_DIR = join(HISTORY_ROOT, RELEASE);
 
 /**
- * Saves a history when asked to (CRYSTALMATH_RECORD_HISTORIES=1); a no-op otherwise. The workflow id goes into
+ * Saves a history of this release when asked to (CRYSTALMATH_RECORD_HISTORIES=1); a no-op otherwise. The workflow id goes into
  * `<name>.id` beside it: workflows that derive child ids from their own id replay only under the same id.
  */
 export function recordHistory(name: string, history: Parameters<typeof historyToJSON>[0], workflowId: string): void {

@@ -68,7 +68,9 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     }
     expect(found).toEqual([workflowId]);
     const description = await env.client.workflow.getHandle(workflowId).describe();
-    expect(description.memo).toMatchObject({ formula: 'Si2', calculation: 'scf', protocol: 'fast' });
+    // The outcome is in the memo too (release 0.2.0), so lists of hundreds of runs need no result fetches.
+    const { totalEnergyEv } = (await env.client.workflow.getHandle(workflowId).result()).outputs;
+    expect(description.memo).toMatchObject({ formula: 'Si2', calculation: 'scf', protocol: 'fast', attempts: 1, outcome: 'completed', exitCode: 0, totalEnergyEv });
   });
 
   it("replays its own recorded history (determinism)", async () => {
@@ -96,6 +98,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     expect(failed.exitCode).toBe(410);
     expect(failed.attempts[0]!.job).toMatchObject({ state: 'failed', exitStatus: 2 });
     expect(failed.outputs.scfConverged).toBe(false);
+    expect((await handle.describe()).memo).toMatchObject({ outcome: 'failed', exitCode: 410, attempts: 1 });
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
     recordHistory('calculation-si-scf-not-converged.json', history, handle.workflowId);

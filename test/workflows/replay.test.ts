@@ -1,29 +1,44 @@
 /**
- * Determinism guard: every recorded history in test/workflows/histories replays against today's workflow
- * code. A change that would break a running campaign fails here. Record new histories with
- * `CRYSTALMATH_RECORD_HISTORIES=1 npx vitest run test/workflows/calculation.test.ts`.
+ * Determinism guard: every recorded history of every release (test/workflows/histories/<version>/) replays
+ * against today's workflow code, so upgrading workers never breaks a running campaign. Behaviour changes are
+ * guarded with `patched()` (src/workflows/patches.ts): old histories take the old branch, new ones record the
+ * patch marker. Record this release's histories with
+ * `CRYSTALMATH_RECORD_HISTORIES=1 npx vitest run test/workflows/calculation.test.ts` (and the other recorders).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
+import { PATCHES } from '../../src/workflows/patches.ts';
+import { HISTORY_ROOT, RELEASE } from '../support/histories.ts';
 import { workflowBundle } from '../support/temporal.ts';
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), 'histories');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
-
-describe('recorded workflow histories replay', () => {
-  it('has histories to replay', () => {
-    expect(files.length).toBeGreaterThan(0);
+const releases = readdirSync(HISTORY_ROOT).sort();
+const cases = releases.flatMap((release) => readdirSync(join(HISTORY_ROOT, release)).filter((f) => f.endsWith('.json')).map((file) => ({ release, file })));
+const load = (release: string, file: string) => historyFromJSON(JSON.parse(readFileSync(join(HISTORY_ROOT, release, file), 'utf8')));
+/** The patch ids a history recorded (markers written by `patched()`). */
+const patchMarkers = (release: string, file: string) =>
+  (load(release, file).events ?? []).flatMap((e) => {
+    const details = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return details ? [JSON.parse(Buffer.from(details).toString()).id as string] : [];
   });
 
-  it.each(files)('%s', async (file) => {
-    const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+describe('recorded workflow histories replay', () => {
+  it('has histories of an earlier release and of this one', () => {
+    expect(releases.length).toBeGreaterThan(1);
+    expect(releases).toContain(RELEASE);
+  });
+
+  it.each(cases)('$release/$file', async ({ release, file }) => {
     // Replayed under the id it ran with: workflows derive their children's ids from their own.
-    const idFile = join(dir, `${file}.id`);
+    const idFile = join(HISTORY_ROOT, release, `${file}.id`);
     const workflowId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : file;
-    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, workflowId);
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, load(release, file), workflowId);
+  });
+
+  it('0.1.0 calculations replay without the outcome-in-memo patch; this release records it', () => {
+    expect(patchMarkers('0.1.0', 'calculation-si-scf.json')).toEqual([]);
+    expect(patchMarkers(RELEASE, 'calculation-si-scf.json')).toEqual([PATCHES.outcomeInMemo]);
   });
 });

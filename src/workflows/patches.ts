@@ -1,0 +1,10 @@
+/**
+ * Behaviour changes of shipped workflows, each guarded with `patched(id)` so histories of workflows started by
+ * an earlier release still replay (test/workflows/replay.test.ts replays every release's recordings). Life of
+ * a patch: `patched()` while workflows of the older release may still run; `deprecatePatch()` once none can
+ * (all closed, past retention); then removed with the old branch.
+ */
+export const PATCHES = {
+  /** 0.2.0: the calculation's outcome (status, exit code, total energy) goes into the memo, for `crystalmath list` and the Web UI. */
+  outcomeInMemo: 'calculation-outcome-in-memo',
+} as const;
