@@ -11,6 +11,7 @@ import type { CalculationInput } from '../../src/domain/calculation.ts';
 import { parsePwInputNamelists } from '../../src/domain/codes/qe/inputs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { Structure } from '../../src/domain/structure/structure.ts';
+import { cardRows } from '../support/pw-fixtures.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
@@ -100,6 +101,45 @@ describe('calculation workflow: failures repaired by the pw.x handlers (real pw.
     expect(result.exitCode).toBe(710);
     expect(result.attempts).toHaveLength(1);
     expect(result.attempts[0]!.decision).toMatchObject({ action: 'finish', handler: 'handle_electronic_convergence_warning' });
+  });
+
+  it('510 (electron_maxstep 12, strained Si vc-relax: the SCF of the 3rd ionic step fails): mixing_beta × 0.8, output structure, from scratch', async () => {
+    // pw.x 6.7 here: SCF iterations 9, 10, then 14 needed at the 3rd ionic step (its extrapolated charge is poor
+    // after a large cell change), so it stops there with two BFGS steps printed. The repaired attempt keeps
+    // electron_maxstep = 12, and the final SCF of its vc-relax (from atomic charges, at a tightened threshold)
+    // needs about as many iterations: it may fail again (511) before the bound. Final success after this very
+    // failure: recovery-replayed.test.ts, which replays this run's recorded output and then runs real pw.x.
+    const si = builtinStructure('Si')!;
+    const strained: Structure = { lattice: si.lattice.map((row) => row.map((x) => x * 1.03)) as Structure['lattice'], sites: si.sites };
+    const outcome = await run({
+      calculation: 'vc-relax',
+      structure: strained,
+      kpoints: { mesh: [3, 3, 3] },
+      parameters: { electrons: { electron_maxstep: 12 } },
+      recovery: { strategy: 'adaptive', maxAttempts: 2 },
+    }).catch((e: unknown) => {
+      if (e instanceof CalculationFailedError) return e.result;
+      throw e;
+    });
+    const [first, second] = outcome.attempts;
+    const firstOut = readFileSync(join(first!.workDir, 'pw.out'), 'utf8');
+    expect(first!.job.exitStatus).toBe(2);
+    expect(first!.exitCode).toBe(510);
+    expect(firstOut).toMatch(/convergence NOT achieved after\s+12 iterations: stopping/);
+    expect(firstOut.match(/number of bfgs steps/g)?.length).toBeGreaterThanOrEqual(1);
+    expect(first!.decision.handler).toBe('handle_relax_recoverable_electronic_convergence_error');
+    expect(first!.decision.message).toMatch(/using the output structure/);
+    expect(first!.decision.changes).toEqual({ 'electrons.mixing_beta': { from: 0.4, to: 0.32 } });
+    // The repair really ran: mixing_beta 0.32, from scratch, from the first attempt's last printed cell.
+    expect(second!.restartFrom).toBe('scratch');
+    expect(inputOf(second!.workDir).electrons!.mixing_beta).toBe(0.32);
+    expect(inputOf(second!.workDir).electrons!.startingpot).toBeUndefined();
+    const printed = cardRows(firstOut, 'CELL_PARAMETERS', 'last');
+    const used = cardRows(readFileSync(join(second!.workDir, 'pw.in'), 'utf8'), 'CELL_PARAMETERS');
+    expect(printed).toHaveLength(3);
+    used.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(printed[i]![j]!, 8)));
+    expect(used[0]![1]).not.toBeCloseTo(strained.lattice[0][1], 3);
+    expect([0, 511]).toContain(second!.exitCode);
   });
 
   it('502 (nstep exceeded in a strained Si vc-relax): restarts from the output structure and charge density', async () => {
