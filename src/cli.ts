@@ -15,6 +15,7 @@ import { toCSV, toJSON, toLatexTable } from './api/exporters.ts';
 import { Workflow, WorkflowRunError, type ProgressUpdate } from './api/workflow.ts';
 import { ClusterProfileError } from './clusters/loader.ts';
 import { InputError, connectClient, resolveStructure } from './client.ts';
+import { gapCharacter } from './domain/analysis/bandgap.ts';
 import { PROTOCOL_NAMES } from './domain/calculation.ts';
 import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
@@ -445,12 +446,20 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
     if (!r) continue;
     const o = r.outputs;
     console.log(`  exit:           ${r.exitCode} ${r.exitName} after ${r.attempts.length} attempt(s)${r.attempts.length > 1 ? ` (repairs: ${r.attempts.filter((a) => a.decision.handler).map((a) => a.decision.handler).join(', ')})` : ''}`);
-    console.log(`  total energy:   ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`);
+    // (bands / nscf runs print no total energy: they do not iterate the density)
+    if (o.totalEnergyRy !== undefined) console.log(`  total energy:   ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`);
     if (o.fermiEnergyEv !== undefined) console.log(`  Fermi energy:   ${fmt(o.fermiEnergyEv, 4, 'eV')}`);
     else console.log(`  HOMO / LUMO:    ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`);
     console.log(`  band gap:       ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the band edges)`}`);
     if (o.pressureKbar !== undefined) console.log(`  pressure:       ${fmt(o.pressureKbar, 2, 'kbar')}`);
-    console.log(`  k-mesh, cutoff: ${r.inputSummary.kMesh.join('x')}, ecutwfc ${r.inputSummary.ecutwfc} Ry`);
+    const a = result.analyses?.[step.name];
+    if (a?.bands) {
+      const g = a.bands.gap;
+      console.log(`  along the path: ${gapCharacter(g)}${g.gapEv !== undefined ? ` gap ${g.gapEv.toFixed(4)} eV` : ''} (VBM ${g.vbm?.where ?? '?'}, CBM ${g.cbm?.where ?? '?'}; ${a.kPath?.variant ?? ''} path, ${a.bands.nKpoints} k-points)`);
+    }
+    if (a?.dos) console.log(`  DOS:            ${a.dos.points} points${a.dos.fermiEnergyEv !== undefined ? `, Fermi energy ${a.dos.fermiEnergyEv.toFixed(4)} eV` : ''}${a.dos.lowdinCharges ? ', with projections' : ''}`);
+    const kpoints = r.inputSummary.kMesh.every((n) => n === 0) ? 'k-point path' : `k-mesh ${r.inputSummary.kMesh.join('x')}`;
+    console.log(`  k, cutoff:      ${kpoints}, ecutwfc ${r.inputSummary.ecutwfc} Ry`);
     console.log(`  files:          ${r.remoteFolder.path}`);
   }
 }

@@ -230,7 +230,7 @@ export function buildPlan(
   for (const step of steps) {
     const exe = EXECUTABLE_OF[step.code];
     if (!(exe in profile.executables)) throw new BuildError(`step "${step.name}": cluster ${cluster} has no ${step.code} (no "${exe}" in its executables)`);
-    const reason = unsupportedStepReason(step);
+    const reason = unsupportedStepReason(step, { cluster, steps: steps.map((s) => ({ name: s.name, type: s.type, dependsOn: s.dependsOn ?? [] })) });
     if (reason) throw new BuildError(reason);
     const partition = step.resources?.partition;
     if (partition && !profile.partitions.some((p) => p.name === partition)) {

@@ -2,6 +2,7 @@
  * Results as files people use: JSON, CSV (one row per material, step and property — the dataframe of
  * seed 000) and a LaTeX table. Pure string builders; the caller writes the file.
  */
+import { gapCharacter } from '../domain/analysis/bandgap.ts';
 import { volume } from '../domain/structure/lattice.ts';
 import type { PlanResult } from '../workflows/plan.ts';
 import type { AnalysisResults } from '../workflows/standard.ts';
@@ -34,6 +35,15 @@ export function propertyRows(result: PlanResult): PropertyRow[] {
     add('volume', volume(r.finalStructure.lattice), 'angstrom^3');
     add('attempts', r.attempts.length, '');
     add('wall_time', o.wallTimeSeconds, 's');
+    // Bands and DOS steps: what their analysis found along the path / on the dense mesh.
+    const a = result.analyses?.[step];
+    if (a?.bands) {
+      add('band_gap_character', gapCharacter(a.bands.gap), '');
+      add('vbm_location', a.bands.gap.vbm?.where, '');
+      add('cbm_location', a.bands.gap.cbm?.where, '');
+      add('k_path', a.kPath ? `${a.kPath.variant} (${a.kPath.internationalSymbol})` : undefined, '');
+    }
+    if (a?.dos) add('dos_fermi_energy', a.dos.fermiEnergyEv, 'eV');
   }
   return rows;
 }

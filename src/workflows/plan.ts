@@ -1,6 +1,7 @@
 /**
  * `plan`: executes a WorkflowPlan (the DAG `WorkflowBuilder` builds). Each step is a `calculation` child
- * workflow; steps start as soon as their dependencies are done, so independent steps run in parallel.
+ * workflow (a relax step the `relax` loop; bands and DOS steps their pw.x child plus analysis activities, as in
+ * the standard analysis); steps start as soon as their dependencies are done, so independent steps run in parallel.
  * A failed step stops its dependants only; the others finish, and the plan then fails with every
  * result gathered so far (nothing computed is lost).
  */
@@ -17,10 +18,12 @@ import {
 import type { CalculationResult } from '../domain/calculation.ts';
 import { describeZodError } from '../domain/calculation.ts';
 import { readySteps, WorkflowPlanSchema, type WorkflowPlan, type WorkflowPlanInput } from '../domain/plan/plan.ts';
-import { calculationInputForStep, unsupportedStepReason } from '../domain/plan/steps.ts';
+import { bandsStepOptions, calculationInputForStep, dosStepOptions, scfStepFor, unsupportedStepReason } from '../domain/plan/steps.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
+import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import { calculation } from './calculation.ts';
+import { runBands, runDos } from './electronic.ts';
 import { relax } from './relax.ts';
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
@@ -38,6 +41,13 @@ export interface PlanProgress {
 }
 export const planProgressQuery = defineQuery<PlanProgress>('progress');
 
+/** What a bands or DOS step found beyond its pw.x run (numbers and artifact references). */
+export interface StepAnalysis {
+  bands?: BandsAnalysis;
+  kPath?: Pick<KPathInfo, 'spaceGroupNumber' | 'internationalSymbol' | 'crystalSystem' | 'variant'>;
+  dos?: DosAnalysis;
+}
+
 export interface PlanResult {
   workflowId: string;
   name?: string;
@@ -45,6 +55,8 @@ export interface PlanResult {
   ok: boolean;
   steps: PlanProgress['steps'];
   results: Record<string, CalculationResult>;
+  /** Bands / DOS steps: gap, path, DOS (absent in results of plans without such steps). */
+  analyses?: Record<string, StepAnalysis>;
 }
 
 export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
@@ -52,7 +64,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid workflow plan: ${describeZodError(parsed.error)}`, 'InvalidPlan');
   const p: WorkflowPlan = parsed.data;
   for (const step of p.steps) {
-    const reason = unsupportedStepReason(step);
+    const reason = unsupportedStepReason(step, p);
     if (reason) throw ApplicationFailure.nonRetryable(reason, 'NotSupported');
   }
   const { workflowId } = workflowInfo();
@@ -85,6 +97,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
     progress.percent = Math.round((100 * finished) / progress.steps.length);
   };
 
+  const analyses: Record<string, StepAnalysis> = {};
   const done = new Set<string>();
   const running = new Map<string, Promise<void>>();
   const failed = new Set<string>();
@@ -99,6 +112,22 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
         // A relax step is the full PwRelaxWorkChain loop, not a single vc-relax.
         const { calculation: _calculation, kpoints: _kpoints, parent: _parent, analysis: _analysis, ...relaxInput } = input;
         result = await executeChild(relax, { workflowId: entry(name).workflowId, args: [relaxInput] });
+      } else if (step.type === 'bands' || step.type === 'dos') {
+        // Its scf has completed (a dependency), so its charge density is there to restart from.
+        const scf = progress.results[scfStepFor(p.steps, step)!]!;
+        const childId = entry(name).workflowId;
+        const artifactPrefix = `${workflowId}/${name}`;
+        if (step.type === 'bands') {
+          const run = await runBands({ childId, base: input, scf, pointsPerSegment: bandsStepOptions(step).kpointsPerSegment, artifactPrefix });
+          const { spaceGroupNumber, internationalSymbol, crystalSystem, variant } = run.path;
+          analyses[name] = { bands: run.analysis, kPath: { spaceGroupNumber, internationalSymbol, crystalSystem, variant } };
+          result = run.calculation;
+        } else {
+          const o = dosStepOptions(step);
+          const run = await runDos({ childId, base: input, scf, mesh: o.mesh, projected: o.projected, workflowId, step: name, artifactPrefix });
+          analyses[name] = { dos: run.analysis };
+          result = run.calculation;
+        }
       } else {
         result = await executeChild(calculation, { workflowId: entry(name).workflowId, args: [input] });
       }
@@ -134,7 +163,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
   const ok = failed.size === 0;
   progress.status = ok ? 'completed' : 'failed';
   progress.message = ok ? 'all steps completed' : `failed: ${[...failed].join(', ')}`;
-  const result: PlanResult = { workflowId, name: p.name, formula, ok, steps: progress.steps, results: progress.results };
+  const result: PlanResult = { workflowId, name: p.name, formula, ok, steps: progress.steps, results: progress.results, ...(Object.keys(analyses).length ? { analyses } : {}) };
   if (!ok) throw ApplicationFailure.nonRetryable(`plan ${workflowId}: ${progress.message}`, 'PlanFailed', result);
   return result;
 }

@@ -4,17 +4,17 @@
  * self-healing `calculation` child (the relaxation the full `relax` loop); dos.x, projwfc.x, the analysis and
  * the figure are activities. Arrays and figures are artifacts; the result holds numbers and references.
  */
-import { ApplicationFailure, executeChild, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
-import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { ArtifactRef } from '../domain/artifacts.ts';
-import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import { gapCharacter } from '../domain/analysis/bandgap.ts';
 import { describeZodError, type CalculationResult } from '../domain/calculation.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
 import type { Mat3 } from '../domain/structure/structure.ts';
 import { calculation } from './calculation.ts';
+import { analysisWork, runBands, runDos } from './electronic.ts';
 import { relax, RelaxInputSchema, type RelaxResult } from './relax.ts';
 
 const kMesh = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
@@ -67,12 +67,6 @@ export interface AnalysisResults {
   notes: string[];
 }
 
-const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
-
 export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResults> {
   const parsed = StandardInputSchema.safeParse(raw);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid standard-analysis input: ${describeZodError(parsed.error)}`, 'InvalidInput');
@@ -107,55 +101,41 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     structure = r.finalStructure;
   }
 
+  // The scf's input; bands and DOS start from it as plan steps do (./electronic.ts).
+  const base = { ...common, structure, calculation: 'scf' as const, analysis: 'standard' };
   const scfId = `${workflowId}-scf`;
-  const scf = await executeChild(calculation, { workflowId: scfId, args: [{ ...common, structure, calculation: 'scf', analysis: 'standard' }] });
+  const scf = await executeChild(calculation, { workflowId: scfId, args: [base] });
   record('scf', scfId, scf);
   account(scf);
-  const parent = { workDir: scf.remoteFolder.path, kind: 'charge-density' as const };
-  // Bands and nscf need the scf's empty bands (an insulator's scf already has some; see insulatorBands).
-  const nbnd = scf.outputs.numberOfBands;
 
   let path: KPathInfo | undefined;
   let bands: BandsAnalysis | undefined;
   if (includeBands) {
-    path = await quick.kPathFor({ structure, pointsPerSegment: kpointsPerSegment });
     const id = `${workflowId}-bands`;
-    const r = await executeChild(calculation, {
-      workflowId: id,
-      args: [{ ...common, structure, calculation: 'bands', kpath: path.lines.map(([l, k, n]) => [l, [k[0], k[1], k[2]], n] as [string, [number, number, number], number]), parent, parameters: withNbnd(common.parameters, nbnd), analysis: 'standard' }],
-    });
-    record('bands', id, r);
-    account(r);
-    bands = await quick.analyzeBands({ workDir: r.remoteFolder.path, lines: path.lines, artifactPrefix: `${workflowId}/bands` });
+    const run = await runBands({ childId: id, base, scf, pointsPerSegment: kpointsPerSegment, artifactPrefix: `${workflowId}/bands` });
+    record('bands', id, run.calculation);
+    account(run.calculation);
+    path = run.path;
+    bands = run.analysis;
   }
 
   let dos: DosAnalysis | undefined;
   if (includeDos) {
     const id = `${workflowId}-nscf`;
-    const mesh = dosMesh ?? (scf.inputSummary.kMesh.map((n) => 2 * n) as [number, number, number]);
-    const nscfParameters = withNbnd(common.parameters, nbnd);
-    // Tetrahedra: the DOS of an insulator without smearing tails into the gap.
-    nscfParameters.system = { ...nscfParameters.system, occupations: 'tetrahedra' };
-    const r = await executeChild(calculation, {
-      workflowId: id,
-      args: [{ ...common, structure, calculation: 'nscf', kpoints: { mesh }, parent, parameters: nscfParameters, analysis: 'standard' }],
-    });
-    record('nscf', id, r);
-    account(r);
-    const window = { emin: -20, emax: 20, deltaE: 0.02 };
-    const dosRun = await quick.runPostprocess({ kind: 'dos', parentWorkDir: r.remoteFolder.path, workflowId, step: 'dos', ...window });
-    const projRun = projected ? await quick.runPostprocess({ kind: 'projwfc', parentWorkDir: r.remoteFolder.path, workflowId, step: 'projwfc', ...window }) : undefined;
-    dos = await quick.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: `${workflowId}/dos` });
+    const run = await runDos({ childId: id, base, scf, mesh: dosMesh, projected, workflowId, step: 'dos', artifactPrefix: `${workflowId}/dos` });
+    record('nscf', id, run.calculation);
+    account(run.calculation);
+    dos = run.analysis;
   }
 
   let figure: AnalysisResults['figure'];
   if (bands) {
     const gapText = bands.gap.gapEv !== undefined ? `: ${bands.gap.direct ? 'direct' : 'indirect'} gap ${bands.gap.gapEv.toFixed(2)} eV` : '';
-    figure = await quick.renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
+    figure = await analysisWork.renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
   }
 
   const gapFromBands = bands?.gap.kind === 'insulator' ? bands.gap.gapEv : undefined;
-  const character = bands ? (bands.gap.kind === 'metal' ? 'metal' : bands.gap.direct ? 'direct' : 'indirect') : undefined;
+  const character = bands ? gapCharacter(bands.gap) : undefined;
   if (!bands && scf.outputs.bandGapEv !== undefined) notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
   return {
     workflowId,
@@ -179,12 +159,6 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     figure,
     notes: [...notes, ...(bands?.gap.notes ?? [])],
   };
-}
-
-function withNbnd(parameters: StandardInput['parameters'], nbnd: number | undefined): PwParameters {
-  const p: PwParameters = JSON.parse(JSON.stringify(parameters ?? {})); // (no structuredClone in the workflow sandbox)
-  if (nbnd !== undefined && p.system?.nbnd === undefined) p.system = { ...p.system, nbnd };
-  return p;
 }
 
 function summarize(lattice: Mat3): LatticeSummary {

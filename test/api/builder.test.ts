@@ -6,6 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, ErrorRecoveryStrategy, Workflow, WorkflowBuilder, type ProgressUpdate } from '../../src/client.ts';
+import { toCSV } from '../../src/api/exporters.ts';
 import { structureFromPymatgen } from '../../src/api/materials-project.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
@@ -24,6 +25,20 @@ describe('WorkflowBuilder.build(): impossible or unsupported plans fail before a
   it('says "not supported yet" for analyses that have not landed', async () => {
     await expect(si().scf().withGw().withBse().onCluster('beefcake2').build()).rejects.toThrow(/step "gw": gw with yambo is not supported yet|code yambo is not supported yet/);
     await expect(si().relax().thenPhonon().build()).rejects.toThrow(/step "phonon": phonon with quantum_espresso is not supported yet/);
+  });
+  it('bands and DOS steps: need an scf upstream, only the standard path, DOS on the local executor', async () => {
+    const scfBandsDos = await si().scf().thenBands({ kpointsPerSegment: 12 }).thenDos({ projected: false }).build();
+    expect(scfBandsDos.plan.steps.map((s) => [s.name, s.type, s.dependsOn])).toEqual([
+      ['scf', 'scf', []],
+      ['bands', 'bands', ['scf']],
+      ['dos', 'dos', ['scf']],
+    ]);
+    await expect(si().thenBands().build()).rejects.toThrow(/step "bands": bands needs an scf step before it/);
+    await expect(si().relax().thenDos().build()).rejects.toThrow(/step "dos": dos needs an scf step before it/);
+    await expect(si().scf().thenBands({ kpath: ['G', 'X'] }).build()).rejects.toThrow(/step "bands": parameters\.kpath: only "auto"/);
+    await expect(si().scf().thenBands({ kpointsPerSegment: 1 }).build()).rejects.toThrow(/step "bands": parameters\.kpointsPerSegment: Too small/);
+    await expect(si().scf().thenDos({ mesh: [4, 4] as unknown as [number, number, number] }).build()).rejects.toThrow(/step "dos": parameters\.mesh/);
+    await expect(si().scf().thenDos().onCluster('beefcake2').build()).rejects.toThrow(/step "dos": the DOS step on a cluster \(beefcake2\) is not supported yet/);
   });
   it('builds the DAG of the seed chain', async () => {
     const wf = await si().relax({ forceThreshold: 0.005 }).scf().withRecovery(ErrorRecoveryStrategy.FAIL_FAST).withProtocol('fast').build();
@@ -82,6 +97,36 @@ describe('WorkflowBuilder on the real stack', () => {
     expect(scf.outputs.totalEnergyRy).toBeLessThan(-15.7);
     expect((relax as { relax?: { iterations: unknown[] } }).relax?.iterations.length).toBeGreaterThanOrEqual(1);
     recordHistory('plan-relax-scf.json', await env.client.workflow.getHandle(wf.workflowId).fetchHistory(), wf.workflowId);
+  });
+
+  it('scf → bands + DOS as plan steps: the gap along the standard path, the DOS, numbers in CSV', async () => {
+    const wf = await new WorkflowBuilder({ client: env.client, taskQueue: settings.taskQueue })
+      .fromStructure('Si')
+      .scf()
+      .thenBands({ kpointsPerSegment: 6 })
+      .thenDos({ mesh: [6, 6, 6] })
+      .withProtocol('fast')
+      .build();
+    const result = await wf.run();
+    expect(result.ok).toBe(true);
+    expect(result.results.bands!.calculation).toBe('bands');
+    expect(result.results.dos!.calculation).toBe('nscf');
+    // Both restarted from the scf's charge density.
+    for (const step of ['bands', 'dos']) expect(result.results[step]!.remoteFolder.path).not.toBe(result.results.scf!.remoteFolder.path);
+    const bands = result.analyses!.bands!;
+    expect(bands.kPath).toMatchObject({ spaceGroupNumber: 227, variant: 'FCC' });
+    expect(bands.bands!.gap).toMatchObject({ kind: 'insulator', direct: false });
+    // LDA Si: an indirect gap of about 0.5 eV, VBM at Γ.
+    expect(bands.bands!.gap.gapEv).toBeGreaterThan(0.3);
+    expect(bands.bands!.gap.gapEv).toBeLessThan(0.8);
+    expect(bands.bands!.gap.vbm?.label).toBe('Γ');
+    const dos = result.analyses!.dos!.dos!;
+    expect(dos.points).toBeGreaterThan(100);
+    expect(dos.lowdinCharges?.map((c) => c.element)).toEqual(['Si', 'Si']);
+    const csv = toCSV(result);
+    expect(csv).toContain('Si2,bands,band_gap_character,indirect,');
+    expect(csv).toMatch(/Si2,bands,k_path,FCC \(F d -3 m\),/);
+    recordHistory('plan-scf-bands-dos.json', await env.client.workflow.getHandle(wf.workflowId).fetchHistory(), wf.workflowId);
   });
 
   it('submit, then getStatus and getResult from a new client connection', async () => {

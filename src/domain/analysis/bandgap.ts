@@ -510,3 +510,8 @@ export function energyReference(result: BandGapResult): EnergyReference {
   if (!result.reference) throw new Error('no energy reference: a metal needs its Fermi energy (fermiEnergyEv)');
   return result.reference;
 }
+
+/** The gap's character as people say it: a metal, or a direct / indirect gap. */
+export function gapCharacter(gap: { kind: BandGapResult['kind']; direct?: boolean }): 'metal' | 'direct' | 'indirect' {
+  return gap.kind === 'metal' ? 'metal' : gap.direct ? 'direct' : 'indirect';
+}

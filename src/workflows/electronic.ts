@@ -1,0 +1,90 @@
+/**
+ * Band structure and DOS after an scf, one implementation for the `standardAnalysis` workflow and for `bands`
+ * / `dos` steps of a `plan`: the pw.x runs are self-healing `calculation` children restarting from the scf's
+ * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
+ * store and only references come back.
+ */
+import { executeChild, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.ts';
+import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
+import type { CalculationInput, CalculationResult } from '../domain/calculation.ts';
+import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import { calculation } from './calculation.ts';
+
+/** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
+export const analysisWork = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+export interface BandsRun {
+  calculation: CalculationResult;
+  path: KPathInfo;
+  analysis: BandsAnalysis;
+}
+
+/** pw.x `bands` along the structure's standard k-path (from the scf's charge density), then the gap analysis. */
+export async function runBands(o: { childId: string; base: CalculationInput; scf: CalculationResult; pointsPerSegment: number; artifactPrefix: string }): Promise<BandsRun> {
+  const path = await analysisWork.kPathFor({ structure: o.base.structure, pointsPerSegment: o.pointsPerSegment });
+  const result = await executeChild(calculation, {
+    workflowId: o.childId,
+    args: [
+      {
+        ...o.base,
+        calculation: 'bands',
+        kpath: path.lines.map(([l, k, n]) => [l, [k[0], k[1], k[2]], n] as [string, [number, number, number], number]),
+        parent: chargeDensityOf(o.scf),
+        parameters: withScfBands(o.base.parameters, o.scf),
+      },
+    ],
+  });
+  const analysis = await analysisWork.analyzeBands({ workDir: result.remoteFolder.path, lines: path.lines, artifactPrefix: o.artifactPrefix });
+  return { calculation: result, path, analysis };
+}
+
+export interface DosRun {
+  calculation: CalculationResult;
+  analysis: DosAnalysis;
+}
+
+/**
+ * pw.x `nscf` on a denser mesh (default: twice the scf's), then dos.x and, when `projected`, projwfc.x (work
+ * directories `<workflowId>/<step>` and `<workflowId>/<step>-projwfc`), then the DOS analysis.
+ */
+export async function runDos(o: {
+  childId: string;
+  base: CalculationInput;
+  scf: CalculationResult;
+  mesh?: [number, number, number];
+  projected: boolean;
+  workflowId: string;
+  step: string;
+  artifactPrefix: string;
+}): Promise<DosRun> {
+  const mesh = o.mesh ?? (o.scf.inputSummary.kMesh.map((n) => 2 * n) as [number, number, number]);
+  const parameters = withScfBands(o.base.parameters, o.scf);
+  // Tetrahedra: the DOS of an insulator without smearing tails into the gap.
+  parameters.system = { ...parameters.system, occupations: 'tetrahedra' };
+  const result = await executeChild(calculation, {
+    workflowId: o.childId,
+    args: [{ ...o.base, calculation: 'nscf', kpoints: { mesh }, parent: chargeDensityOf(o.scf), parameters }],
+  });
+  const window = { emin: -20, emax: 20, deltaE: 0.02 };
+  const dosRun = await analysisWork.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
+  const projRun = o.projected
+    ? await analysisWork.runPostprocess({ kind: 'projwfc', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: `${o.step}-projwfc`, ...window })
+    : undefined;
+  const analysis = await analysisWork.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: o.artifactPrefix });
+  return { calculation: result, analysis };
+}
+
+const chargeDensityOf = (scf: CalculationResult) => ({ workDir: scf.remoteFolder.path, kind: 'charge-density' as const });
+
+/** Bands and nscf need the scf's empty bands too (an insulator's scf already has some; see insulatorBands). */
+function withScfBands(parameters: CalculationInput['parameters'], scf: CalculationResult): PwParameters {
+  const p: PwParameters = JSON.parse(JSON.stringify(parameters ?? {})); // (no structuredClone in the workflow sandbox)
+  const nbnd = scf.outputs.numberOfBands;
+  if (nbnd !== undefined && p.system?.nbnd === undefined) p.system = { ...p.system, nbnd };
+  return p;
+}
