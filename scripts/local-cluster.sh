@@ -210,8 +210,13 @@ JobCompType=jobcomp/filetxt
 JobCompLoc=$SLURM_DIR/jobcomp.txt
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
+# Preemption, as busy clusters do it: a job in "urgent" (higher tier) cancels jobs of "debug" it needs room
+# from; they end as PREEMPTED (the recovery tests resubmit such jobs).
+PreemptType=preempt/partition_prio
+PreemptMode=CANCEL
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
-PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
+PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP PriorityTier=1
+PartitionName=urgent Nodes=$HOST MaxTime=INFINITE State=UP PriorityTier=10
 EOF
 }
 

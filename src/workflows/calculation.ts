@@ -233,6 +233,8 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       resources,
       jobState: outcome.state,
       ...(outcome.message !== undefined ? { jobMessage: outcome.message } : {}),
+      // (patched only where it matters, so other histories carry no marker)
+      ...(outcome.state === 'lost' && onCluster && patched(PATCHES.resubmitLostJobs) ? { lostJob: 'resubmit' as const } : {}),
     });
     attempts.push({
       attempt,

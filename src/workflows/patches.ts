@@ -7,4 +7,6 @@
 export const PATCHES = {
   /** 0.2.0: the calculation's outcome (status, exit code, total energy) goes into the memo, for `crystalmath list` and the Web UI. */
   outcomeInMemo: 'calculation-outcome-in-memo',
+  /** 0.2.0: a cluster job the scheduler lost (PREEMPTED, NODE_FAIL, ...) is resubmitted instead of failing the calculation. */
+  resubmitLostJobs: 'calculation-resubmit-lost-jobs',
 } as const;

@@ -21,12 +21,14 @@ import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, killGroup, sleep } from '../../src/process.ts';
 import { REPO_ROOT } from '../../src/settings.ts';
 import { createWorker } from '../../src/worker.ts';
+import { PATCHES } from '../../src/workflows/patches.ts';
 import {
   describeCluster,
   ed25519Blob,
   jobsNamed,
   restartMissingDaemons,
   scontrolJob,
+  slurmCommand,
   slurmctldPid,
   startLocalCluster,
   stopSshd,
@@ -226,5 +228,31 @@ describeCluster('faults on the SLURM path', () => {
     expect(jobs.ids).toHaveLength(1);
     expect(scontrolJob(jobs.ids[0]!)).toMatchObject({ JobState: 'TIMEOUT', TimeLimit: '00:01:00' });
     console.log(`walltime test: the workflow ended ${Math.round((Date.now() - walltime!.started) / 1000)} s after it started`);
+  });
+
+  // Last: the urgent job needs every core, so it would preempt any other test's running job too.
+  it('a job preempted by a higher-priority partition: resubmitted unchanged, the calculation completes', async () => {
+    const handle = await startCalculation(env.client, scf(on('local-slurm-slow'), { analysis: 'preempted' }), { taskQueue: settings.taskQueue });
+    const first = jobNameFor(handle.workflowId, 'pw', 1);
+    await waitUntil('the job to run', () => jobsNamed(first).ids.some((id) => scontrolJob(id).JobState === 'RUNNING'));
+    // A job in the "urgent" partition (higher PriorityTier) that needs every core: SLURM cancels ours for it.
+    const cores = cluster.profile.partitions[0]!.coresPerNode;
+    const urgent = slurmCommand(['sbatch', '--parsable', '-p', 'urgent', '-n', String(cores), '-J', `urgent-${handle.workflowId}`, '-o', '/dev/null', '--wrap', 'sleep 2']);
+    expect(urgent.code, urgent.stderr).toBe(0);
+    const result = await calculationResult(handle);
+    expect(result.ok).toBe(true);
+    expect(result.attempts).toHaveLength(2);
+    expect(result.attempts[0]!.job).toMatchObject({ state: 'lost', schedulerState: 'PREEMPTED' });
+    expect(result.attempts[0]!.decision).toMatchObject({ action: 'restart', handler: 'adaptive_resubmit_lost_job', changes: {} });
+    expect(result.attempts[1]!.job.state).toBe('completed');
+    expect(scontrolJob(jobsNamed(first).ids[0]!).JobState).toBe('PREEMPTED');
+    expect(jobsNamed(jobNameFor(handle.workflowId, 'pw', 2)).ids).toHaveLength(1);
+    const history = await handle.fetchHistory();
+    // The new behaviour is behind its patch (older histories of a lost job replay their old ending).
+    const patches = history.events!.flatMap((e) => {
+      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+      return data ? [JSON.parse(Buffer.from(data).toString()).id as string] : [];
+    });
+    expect(patches).toContain(PATCHES.resubmitLostJobs);
   });
 });

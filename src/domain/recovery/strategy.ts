@@ -15,8 +15,9 @@
  *                             electrons.conv_thr × 10 (the seed's "energy_convergence × 10"; unset: pw.x's 1e-6);
  *                   timeout   the job hit its walltime (job state 'timeout', or 340) → walltime × 1.5 (whole
  *                             seconds);
- *                   scheduler the job was lost → fail: moving to another partition is not applicable to the local
- *                             executor (the only one there is);
+ *                   scheduler the scheduler lost the job (SLURM PREEMPTED, NODE_FAIL, BOOT_FAIL: `lostJob:
+ *                             'resubmit'`, set by the workflow for cluster jobs) → resubmit it unchanged, from
+ *                             scratch; a local job killed from outside → fail (someone stopped it);
  *                 and otherwise fail with the parsed reason. Generic restarts start from scratch.
  * - `checkpoint`  as `adaptive`, but a restart never throws away usable files of the last attempt: where adaptive
  *                 starts from scratch and the last attempt shut down cleanly (pw.x printed JOB DONE, so its
@@ -70,6 +71,8 @@ export interface RecoveryContext extends PwFailureContext {
   jobState: RecoveryJobState;
   /** What the executor said about the job (e.g. "killed by the OOM killer"), if anything. */
   jobMessage?: string;
+  /** A `lost` job: resubmit it (a scheduler preempted it or lost its node) or fail (default). */
+  lostJob?: 'resubmit' | 'fail';
 }
 
 export interface RecoveryDecision {
@@ -206,10 +209,18 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
   }
 
   if (ctx.jobState === 'lost') {
-    return fail(
-      `${reason}; the job was lost by the executor: moving it to another partition is not applicable for the local executor`,
-      'adaptive_scheduler_failure',
-    );
+    if (ctx.lostJob === 'resubmit') {
+      const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+      return {
+        action: 'restart',
+        handler: 'adaptive_resubmit_lost_job',
+        message: `the scheduler ended the job without a result (${ctx.jobMessage ?? 'no reason given'}): resubmitting it unchanged, from scratch`,
+        overrides,
+        restartFrom: 'scratch',
+        changes,
+      };
+    }
+    return fail(`${reason}; the job was stopped from outside the executor: not restarted`, 'adaptive_scheduler_failure');
   }
 
   return fail(`${reason}; no handler applies`);

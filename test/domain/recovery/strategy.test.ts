@@ -74,6 +74,7 @@ function ctxFor(
     resources: opts.resources ?? { walltimeSeconds: 3600, mpiRanks: 4 },
     jobState: opts.jobState ?? (res.exitCode === 0 ? 'completed' : 'failed'),
     ...(opts.jobMessage !== undefined ? { jobMessage: opts.jobMessage } : {}),
+    ...(opts.lostJob !== undefined ? { lostJob: opts.lostJob } : {}),
   };
 }
 
@@ -315,10 +316,20 @@ describe('decideRecovery: generic adaptive rules (no pw.x handler)', () => {
     expect(clean.resources).toBeUndefined();
   });
 
-  it('lost job (scheduler failure) → fail: another partition is not applicable for the local executor', () => {
-    const d = decide('adaptive', ctxFor('scf', result(312, { jobDone: false }), { jobState: 'lost' }));
-    expect(d).toMatchObject({ action: 'fail', handler: 'adaptive_scheduler_failure' });
-    expect(d.message).toMatch(/not applicable for the local executor/);
+  it('lost job: a local job stopped from outside → fail; a cluster job the scheduler lost → resubmitted unchanged', () => {
+    const local = decide('adaptive', ctxFor('scf', result(312, { jobDone: false }), { jobState: 'lost' }));
+    expect(local).toMatchObject({ action: 'fail', handler: 'adaptive_scheduler_failure' });
+    expect(local.message).toMatch(/stopped from outside the executor: not restarted/);
+    const preempted = { jobState: 'lost' as const, jobMessage: 'preempted: SLURM PREEMPTED the job for another one', lostJob: 'resubmit' as const };
+    for (const strategy of ['adaptive', 'checkpoint'] as const) {
+      const d = decide(strategy, ctxFor('scf', result(312, { jobDone: false }), preempted));
+      expect(d).toMatchObject({ action: 'restart', handler: 'adaptive_resubmit_lost_job', restartFrom: 'scratch', changes: {} });
+      expect(d.resources).toBeUndefined();
+      expect(d.message).toMatch(/\(preempted: SLURM PREEMPTED the job for another one\): resubmitting it unchanged/);
+    }
+    expect(decide('fail_fast', ctxFor('scf', result(312, { jobDone: false }), preempted)).action).toBe('fail');
+    // bounded like every restart
+    expect(decide('adaptive', ctxFor('scf', result(312, { jobDone: false }), { ...preempted, attempt: 5 })).message).toMatch(/gave up after 5 attempts/);
   });
 
   it('anything else → fail with the parsed reason', () => {
