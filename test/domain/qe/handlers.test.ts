@@ -15,50 +15,19 @@ import { parsePwOutput, type PwResult } from '../../../src/domain/codes/qe/parse
 import { BOHR_TO_ANGSTROM, structureFromPwOutput } from '../../../src/domain/codes/qe/restart.ts';
 import { fracToCart, volume } from '../../../src/domain/structure/lattice.ts';
 import type { Mat3, Structure } from '../../../src/domain/structure/structure.ts';
+import { pwParametersFor, pwResult } from '../../support/pw-results.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { builtinStructure } from '../../../src/domain/structure/index.ts';
 import { pwCase } from '../../support/pw-fixtures.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const A = 2.7155;
-const SI: Structure = {
-  lattice: [
-    [0, A, A],
-    [A, 0, A],
-    [A, A, 0],
-  ],
-  sites: [
-    { species: 'Si', frac: [0, 0, 0] },
-    { species: 'Si', frac: [0.25, 0.25, 0.25] },
-  ],
-  title: 'Si diamond',
-};
+const SI: Structure = builtinStructure('Si')!;
+const A = SI.lattice[0]![1]!; // a / 2 of diamond Si, Å
 
-/** A synthetic parsed result with the exit code's name and message. */
-function result(exitCode: number, extra: Partial<PwResult> = {}): PwResult {
-  const e = pwExitByCode(exitCode);
-  if (!e) throw new Error(`no exit code ${exitCode}`);
-  return { exitCode, exitName: e.name, exitMessage: e.message, jobDone: true, warnings: [], errorMessages: [], ...extra };
-}
-
-/** The namelists buildPwInput writes for the moderate protocol (what the failed attempt ran with). */
-function parametersFor(calculation: PwFailureContext['calculation'], extra: PwParameters = {}): PwParameters {
-  const p: PwParameters = {
-    control: { calculation, prefix: 'pwscf', outdir: './out', pseudo_dir: './pseudo', tprnfor: true, tstress: true },
-    system: { ibrav: 0, nat: 2, ntyp: 1, ecutwfc: 30, ecutrho: 240, occupations: 'smearing', smearing: 'cold', degauss: 0.02 },
-    electrons: { conv_thr: 4e-10, mixing_beta: 0.4, electron_maxstep: 80 },
-  };
-  if (calculation === 'relax' || calculation === 'vc-relax') {
-    p.control!.nstep = 50;
-    p.ions = { ion_dynamics: 'bfgs' };
-  }
-  if (calculation === 'vc-relax') p.cell = { cell_dynamics: 'bfgs', press_conv_thr: 0.5 };
-  for (const [nl, values] of Object.entries(extra) as [keyof PwParameters, Record<string, string | number | boolean>][]) {
-    p[nl] = { ...(p[nl] ?? {}), ...values };
-  }
-  return p;
-}
+const result = pwResult;
+const parametersFor = pwParametersFor;
 
 function deepFreeze<T>(x: T): T {
   if (x && typeof x === 'object') {
@@ -105,7 +74,7 @@ describe('structureFromPwOutput', () => {
     expect(s.lattice).toEqual(RELAXED_CELL.vectors);
     expect(s.sites.map((x) => x.frac)).toEqual(RELAXED_POSITIONS.positions);
     expect(s.sites.map((x) => x.species)).toEqual(['Si', 'Si']);
-    expect(s.title).toBe('Si diamond');
+    expect(s.title).toBe(SI.title); // the input's title is kept
   });
 
   it('alat cell (alat from the header) and alat positions, as pw.x 6.7 prints a vc-relax', () => {

@@ -13,49 +13,22 @@ import {
   type RecoveryContext,
   type RecoveryDecision,
 } from '../../../src/domain/recovery/strategy.ts';
+import { pwParametersFor, pwResult } from '../../support/pw-results.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { builtinStructure } from '../../../src/domain/structure/index.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-const A = 2.7155;
-const SI: Structure = {
-  lattice: [
-    [0, A, A],
-    [A, 0, A],
-    [A, A, 0],
-  ],
-  sites: [
-    { species: 'Si', frac: [0, 0, 0] },
-    { species: 'Si', frac: [0.25, 0.25, 0.25] },
-  ],
-};
+const SI: Structure = builtinStructure('Si')!;
 
 const RELAXED = {
   finalCell: { units: 'angstrom', vectors: [[0, 2.75, 2.75], [2.75, 0, 2.75], [2.75, 2.75, 0]] },
   finalPositions: { units: 'crystal', species: ['Si', 'Si'], positions: [[0, 0, 0], [0.26, 0.25, 0.25]] },
 };
 
-function result(exitCode: number, extra: Partial<PwResult> = {}): PwResult {
-  const e = pwExitByCode(exitCode);
-  if (!e) throw new Error(`no exit code ${exitCode}`);
-  return { exitCode, exitName: e.name, exitMessage: e.message, jobDone: true, warnings: [], errorMessages: [], ...extra };
-}
-
-/** The protocol's namelists merged with the overrides (what buildPwInput would have written). */
-function parametersFor(calculation: PwFailureContext['calculation'], overrides: PwParameters = {}): PwParameters {
-  const p: PwParameters = {
-    control: { calculation, prefix: 'pwscf', outdir: './out', pseudo_dir: './pseudo' },
-    system: { ibrav: 0, nat: 2, ntyp: 1, ecutwfc: 30, ecutrho: 240, occupations: 'smearing', smearing: 'cold', degauss: 0.02 },
-    electrons: { conv_thr: 4e-10, mixing_beta: 0.4, electron_maxstep: 80 },
-  };
-  if (calculation === 'relax' || calculation === 'vc-relax') p.ions = { ion_dynamics: 'bfgs' };
-  if (calculation === 'vc-relax') p.cell = { cell_dynamics: 'bfgs', press_conv_thr: 0.5 };
-  for (const [nl, values] of Object.entries(overrides) as [keyof PwParameters, Record<string, string | number | boolean>][]) {
-    p[nl] = { ...(p[nl] ?? {}), ...values };
-  }
-  return p;
-}
+const result = pwResult;
+const parametersFor = pwParametersFor;
 
 function ctxFor(
   calculation: PwFailureContext['calculation'],
