@@ -497,10 +497,15 @@ describeShared('handlePwResult on real pw.x outputs (aiida-quantumespresso fixtu
   it('vcrelax_failed_fft_significant_volume_contraction → 542 → cell_factor 4 from scratch', () => {
     const res = pwCase('vcrelax_failed_fft_significant_volume_contraction');
     expect(res.exitCode).toBe(542);
-    const structure: Structure = { ...SI, sites: Array.from({ length: res.numberOfAtoms ?? 2 }, (_, i) => ({ species: 'Si', frac: [i / 10, 0, 0] })) };
+    // Its stdout stops before any structure block: the output structure is the one pw.x wrote to its XML (bohr).
+    expect(res.finalCell?.units).toBe('bohr');
+    const species = res.finalPositions!.species;
+    expect(species.length).toBeGreaterThan(0);
+    const structure: Structure = { ...SI, sites: species.map((sp, i) => ({ species: sp, frac: [i / 10, 0, 0] })) };
     const r = expectRestart(handlePwResult(ctxFor('vc-relax', res, { structure })));
     expect(r.overrides.cell).toEqual({ cell_factor: 4 });
     expect(r.restartFrom).toBe('scratch');
+    expect(r.structure!.lattice[0]![0]).toBeCloseTo(res.finalCell!.vectors[0]![0]! * BOHR_TO_ANGSTROM, 8);
   });
 
   it('failed_interrupted_relax with a scheduler walltime report → 503 → from scratch', () => {

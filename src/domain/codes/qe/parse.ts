@@ -148,6 +148,7 @@ export interface PwResult {
   /** Final stress tensor, kbar. */
   stressKbar?: number[][];
   pressureKbar?: number;
+  /** The last structure printed in stdout; for a relaxation whose stdout has none, the XML's output structure (bohr). */
   finalCell?: PwCellBlock;
   finalPositions?: PwPositionsBlock;
   wallTimeSeconds?: number;
@@ -545,6 +546,9 @@ interface XmlData {
   scfConverged?: boolean;
   totalMag?: number;
   absoluteMag?: number;
+  /** output/atomic_structure: the last structure pw.x wrote (cell and cartesian positions in bohr). */
+  outputCell?: PwCellBlock;
+  outputPositions?: PwPositionsBlock;
 }
 
 function readXml(root: XmlElement): XmlData {
@@ -576,6 +580,13 @@ function readXml(root: XmlElement): XmlData {
     }
   }
   const output = xChild(root, 'output');
+  const structure = xChild(output, 'atomic_structure');
+  const cell = ['a1', 'a2', 'a3'].map((a) => numbersIn(xPath(structure, `cell/${a}`)?.text ?? ''));
+  const atoms = xChildren(xChild(structure, 'atomic_positions'), 'atom');
+  if (cell.every((v) => v.length === 3) && atoms.length > 0 && atoms.every((a) => numbersIn(a.text).length === 3 && a.attrs.name)) {
+    data.outputCell = { units: 'bohr', vectors: cell };
+    data.outputPositions = { units: 'bohr', species: atoms.map((a) => a.attrs.name!), positions: atoms.map((a) => numbersIn(a.text)) };
+  }
   const bs = xChild(output, 'band_structure');
   if (bs) {
     data.lsda = xBool(xChild(bs, 'lsda'));
@@ -1515,6 +1526,12 @@ function parseUnsafe(input: PwParseInput): PwResult {
   if (stressFrame?.pressure !== undefined) r.pressureKbar = stressFrame.pressure;
   if (s.cell) r.finalCell = s.cell;
   if (s.positions) r.finalPositions = s.positions;
+  if (ionic && !s.cell && !s.positions && xml.outputCell && xml.outputPositions) {
+    // A relaxation's stdout without any structure block (cut short, or trimmed): the structure pw.x wrote to its
+    // XML, as aiida's output_structure.
+    r.finalCell = xml.outputCell;
+    r.finalPositions = xml.outputPositions;
+  }
   if (s.wallSeconds !== undefined) r.wallTimeSeconds = s.wallSeconds;
   if (s.cpuSeconds !== undefined) r.cpuTimeSeconds = s.cpuSeconds;
 
