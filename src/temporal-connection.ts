@@ -36,6 +36,9 @@ function redactedJSON(this: TemporalConnectionSettings): unknown {
   return { address: this.address, namespace: this.namespace, profileName: this.profileName, configFile: this.configFile, tls: usesTls(this), apiKey: this.profile.apiKey ? '<set>' : undefined };
 }
 
+/** `toJSON` for JSON.stringify and the same for console.log / util.inspect, which do not call toJSON. */
+const redacted = { toJSON: redactedJSON, [Symbol.for('nodejs.util.inspect.custom')]: redactedJSON };
+
 /** Connecting failed; the message names the setting to check, never a secret. */
 export class TemporalConnectionError extends Error {
   override name = 'TemporalConnectionError';
@@ -66,7 +69,7 @@ export function loadTemporalConnectionSettings(env: Env = process.env): Temporal
     configFile: configFile && existsSync(configFile) ? configFile : undefined,
     profile,
     envNames: Object.keys(vars).filter((k) => k.startsWith('TEMPORAL_')),
-    toJSON: redactedJSON,
+    ...redacted,
   };
 }
 
@@ -134,7 +137,7 @@ export async function temporalAnswers(s: TemporalConnectionSettings, timeoutMs =
 
 /** Settings for a plaintext connection to `address` (the dev server, tests). */
 export function plainConnectionSettings(address: string, namespace = DEFAULT_NAMESPACE): TemporalConnectionSettings {
-  return { address, namespace, profileName: 'default', profile: {}, envNames: [], toJSON: redactedJSON };
+  return { address, namespace, profileName: 'default', profile: {}, envNames: [], ...redacted };
 }
 
 /**

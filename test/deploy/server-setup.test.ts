@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
 import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/search-attributes.ts';
@@ -67,6 +68,7 @@ describe('Temporal connection settings (envconfig)', () => {
     expect(describeTemporalConnection(cloud)).not.toContain('sk-very-secret-key');
     const settings = loadSettings({ TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_PROFILE: 'cloud', CRYSTALMATH_HOME: dir });
     expect(JSON.stringify(settings)).not.toContain('sk-very-secret-key');
+    expect(inspect(settings, { depth: 10 })).not.toContain('sk-very-secret-key'); // what console.log prints
   });
 
   it('bad settings name the setting: an unknown profile, a certificate file that does not exist', () => {
