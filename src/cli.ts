@@ -24,7 +24,7 @@ import { stopProcessGroup } from './process.ts';
 import { DEFAULT_TEMPORAL_ADDRESS, DEFAULT_UI_PORT, loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
 import { TemporalConnectionError, TemporalSettingsError, connectClientConnection, describeTemporalConnection, temporalAnswers, usesTls } from './temporal-connection.ts';
 import { ObservabilitySettingsError } from './observability.ts';
-import { DEFAULT_RETENTION_DAYS, checkServer, formatReport, initServer, type ServerSetupReport } from './server-setup.ts';
+import { DEFAULT_RETENTION_DAYS, ServerSetupRefusedError, checkServer, formatReport, initServer, type ServerSetupReport } from './server-setup.ts';
 import type { PlanResult } from './workflows/plan.ts';
 import { createWorker } from './worker.ts';
 
@@ -473,7 +473,7 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   } else if (e instanceof WorkflowRunError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.failed;
-  } else if (e instanceof InfrastructureError || e instanceof TemporalConnectionError) {
+  } else if (e instanceof InfrastructureError || e instanceof TemporalConnectionError || e instanceof ServerSetupRefusedError) {
     console.error(`error: ${e.message}`);
     process.exitCode = EXIT.infrastructure;
   } else {

@@ -13,7 +13,20 @@ import { sleep } from './process.ts';
 const { temporal } = proto; // a CommonJS module: its named exports are not visible to ESM
 const KEYWORD = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
 /** gRPC status codes used here. */
-const grpcStatus = { NOT_FOUND: 5, ALREADY_EXISTS: 6, UNAVAILABLE: 14 } as const;
+const grpcStatus = { NOT_FOUND: 5, ALREADY_EXISTS: 6, PERMISSION_DENIED: 7, UNIMPLEMENTED: 12, UNAVAILABLE: 14 } as const;
+
+/** The server refused an administrative call (Temporal Cloud does namespaces and search attributes in its own control plane). */
+export class ServerSetupRefusedError extends Error {
+  override name = 'ServerSetupRefusedError';
+}
+
+function refused(e: unknown, what: string, howElse: string): never {
+  const code = grpcCode(e);
+  if (code === grpcStatus.PERMISSION_DENIED || code === grpcStatus.UNIMPLEMENTED) {
+    throw new ServerSetupRefusedError(`the server refused to ${what} (${code === grpcStatus.PERMISSION_DENIED ? 'permission denied' : 'not available here'}): ${howElse}`);
+  }
+  throw e;
+}
 
 export const DEFAULT_RETENTION_DAYS = 30;
 
@@ -52,7 +65,8 @@ export async function initServer(connection: Connection, namespace: string, opts
       });
       namespaceState = 'created';
     } catch (e) {
-      if (grpcCode(e) !== grpcStatus.ALREADY_EXISTS) throw e; // another `init` won the race: fine
+      // another `init` won the race: fine
+      if (grpcCode(e) !== grpcStatus.ALREADY_EXISTS) refused(e, `create namespace ${namespace}`, 'create it where your Temporal service manages namespaces (Temporal Cloud: its web UI or `tcld namespace create`), then run `crystalmath server init` again');
     }
     described = await describeNamespace(connection, namespace);
   }
@@ -68,7 +82,11 @@ export async function initServer(connection: Connection, namespace: string, opts
       try {
         await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((n) => [n, KEYWORD])) });
       } catch (e) {
-        if (grpcCode(e) !== grpcStatus.ALREADY_EXISTS) throw e; // a concurrent `init` added them: fine
+        // a concurrent `init` added them: fine
+        if (grpcCode(e) !== grpcStatus.ALREADY_EXISTS) {
+          const list = missing.map((n) => `${n}=Keyword`).join(', ');
+          refused(e, `add search attributes to ${namespace}`, `add ${list} where your Temporal service manages them (Temporal Cloud: its web UI or tcld's namespace search-attributes command), then check with \`crystalmath server check\``);
+        }
       }
     });
   }

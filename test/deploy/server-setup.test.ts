@@ -84,6 +84,34 @@ describe('Temporal connection settings (envconfig)', () => {
   });
 });
 
+describe('server init where the server refuses administrative calls (as Temporal Cloud does for API keys)', () => {
+  // A stand-in for such a server's two services, answering only what these calls need: not a Temporal server.
+  const denied = Object.assign(new Error('7 PERMISSION_DENIED: Request unauthorized.'), { code: 7 });
+  const refusingServer = (namespaceExists: boolean) =>
+    ({
+      workflowService: {
+        describeNamespace: async () => {
+          if (!namespaceExists) throw Object.assign(new Error('5 NOT_FOUND'), { code: 5 });
+          return { config: { workflowExecutionRetentionTtl: { seconds: 86_400 } } };
+        },
+        registerNamespace: async () => {
+          throw denied;
+        },
+      },
+      operatorService: {
+        listSearchAttributes: async () => ({ customAttributes: {} }),
+        addSearchAttributes: async () => {
+          throw denied;
+        },
+      },
+    }) as unknown as Connection;
+
+  it('says where to create the namespace, or add the attributes, instead of a raw gRPC error', async () => {
+    await expect(initServer(refusingServer(false), 'lab')).rejects.toThrow(/refused to create namespace lab \(permission denied\): create it where your Temporal service manages namespaces/);
+    await expect(initServer(refusingServer(true), 'lab')).rejects.toThrow(/refused to add search attributes to lab \(permission denied\): add CrystalMathFormula=Keyword, CrystalMathAnalysis=Keyword/);
+  });
+});
+
 describe('crystalmath server init / check', () => {
   const address = inject('temporalAddress');
   const namespace = `cm-init-${Date.now()}`;
