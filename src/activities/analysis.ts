@@ -22,7 +22,12 @@ import type { Structure } from '../domain/structure/structure.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import { plotBandsDos } from '../api/figures.ts';
 import type { ArtifactStore } from './artifacts.ts';
+import { LOCAL_CLUSTER } from '../domain/jobs.ts';
 import { safePathPart } from './calculation.ts';
+import { keepAlive } from './scheduler/heartbeat.ts';
+import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
+import { remotePath } from './scheduler/staging.ts';
+import { transportFor } from './transport/index.ts';
 
 export interface KPathRequest {
   structure: Structure;
@@ -73,7 +78,15 @@ export interface DosAnalysis {
   lowdinCharges?: { atom: number; element: string; total: number }[];
 }
 
-export function analysisActivities(deps: { store: ArtifactStore; workRoot: string }) {
+export function analysisActivities(deps: { store: ArtifactStore; workRoot: string; profiles: ProfileSource }) {
+  /** A file of a run's work directory: on this machine, or on the cluster the run was on (through its transport). */
+  const readRunFile = async (workDir: string, file: string, cluster: string | undefined): Promise<string | undefined> => {
+    if (!cluster || cluster === LOCAL_CLUSTER) return existsSync(join(workDir, file)) ? readFile(join(workDir, file), 'utf8') : undefined;
+    const t = transportFor(activityProfile(cluster, deps.profiles));
+    const path = remotePath(workDir, file);
+    return (await t.exists(path)) ? t.readFile(path, 'utf8') : undefined;
+  };
+
   const putJson = async (key: string, data: unknown): Promise<ArtifactRef> => {
     const dir = await mkdtemp(join(tmpdir(), 'crystalmath-artifact-'));
     try {
@@ -153,11 +166,14 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
       return { workDir };
     },
 
-    /** Band energies of a pw.x `bands` run → gap analysis (direct or indirect, where) + stored arrays. */
-    async analyzeBands(req: { workDir: string; lines: KPathVertex[]; artifactPrefix: string }): Promise<BandsAnalysis> {
-      const xmlFile = join(req.workDir, pwXmlPath());
-      if (!existsSync(xmlFile)) throw ApplicationFailure.nonRetryable(`no band energies: ${xmlFile} is missing`, 'BandsOutputMissing');
-      const bands = parsePwBands({ xml: await readFile(xmlFile, 'utf8') });
+    /**
+     * Band energies of a pw.x `bands` run → gap analysis (direct or indirect, where) + stored arrays. A run on a
+     * cluster (`cluster`) is read there: the activity is then scheduled on that cluster's task queue.
+     */
+    async analyzeBands(req: { workDir: string; lines: KPathVertex[]; artifactPrefix: string; cluster?: string }): Promise<BandsAnalysis> {
+      const xml = await keepAlive(() => readRunFile(req.workDir, pwXmlPath(), req.cluster));
+      if (xml === undefined) throw ApplicationFailure.nonRetryable(`no band energies: ${pwXmlPath()} is missing in ${req.workDir}${req.cluster ? ` on ${req.cluster}` : ''}`, 'BandsOutputMissing');
+      const bands = parsePwBands({ xml });
       const path = expandKPath(req.lines);
       if (path.kpoints.length !== bands.eigenvaluesEv.length) {
         throw ApplicationFailure.nonRetryable(`the bands run has ${bands.eigenvaluesEv.length} k-points, the path ${path.kpoints.length}`, 'BandsOutputMismatch');

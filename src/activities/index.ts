@@ -23,7 +23,7 @@ export function createActivities(
   return {
     ...calculationActivities({ workRoot: settings.workRoot, pseudoRoot: settings.pseudoRoot, store, profiles }),
     ...jobActivities({ profiles }),
-    ...analysisActivities({ store, workRoot: settings.workRoot }),
+    ...analysisActivities({ store, workRoot: settings.workRoot, profiles }),
   };
 }
 

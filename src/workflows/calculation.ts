@@ -55,7 +55,8 @@ const fileWork = proxyActivities<Activities>({
  * (SSH down, slurmctld restarting) are retryable and retried for up to a day; permanent ones (bad host key,
  * bad profile, rejected job) are non-retryable and end the calculation with the message.
  */
-function clusterActivities(taskQueue: string) {
+/** The activities that touch a cluster (its files, its scheduler), on that cluster's task queue. */
+export function clusterActivities(taskQueue: string) {
   return proxyActivities<Activities>({
     taskQueue,
     startToCloseTimeout: '10 minutes',

@@ -4,12 +4,13 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { executeChild, proxyActivities } from '@temporalio/workflow';
+import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput, CalculationResult } from '../domain/calculation.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
-import { calculation } from './calculation.ts';
+import { executorTaskQueue } from '../domain/jobs.ts';
+import { calculation, clusterActivities } from './calculation.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
 export const analysisWork = proxyActivities<Activities>({
@@ -39,7 +40,13 @@ export async function runBands(o: { childId: string; base: CalculationInput; scf
       },
     ],
   });
-  const analysis = await analysisWork.analyzeBands({ workDir: result.remoteFolder.path, lines: path.lines, artifactPrefix: o.artifactPrefix });
+  // The band energies are read where the run was: on a cluster, by a worker of that cluster's queue.
+  const executor = o.base.executor ?? { kind: 'local' };
+  const request = { workDir: result.remoteFolder.path, lines: path.lines, artifactPrefix: o.artifactPrefix };
+  const analysis =
+    executor.kind === 'local'
+      ? await analysisWork.analyzeBands(request)
+      : await clusterActivities(executorTaskQueue(workflowInfo().taskQueue, executor)).analyzeBands({ ...request, cluster: executor.cluster });
   return { calculation: result, path, analysis };
 }
 

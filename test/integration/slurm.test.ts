@@ -27,7 +27,9 @@ import {
   renderBatchScript,
   slurmTime,
 } from '../../src/domain/slurm.ts';
+import type { WorkflowPlanInput } from '../../src/domain/plan/plan.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
+import type { PlanResult } from '../../src/workflows/plan.ts';
 import { createWorker, workerClusters } from '../../src/worker.ts';
 import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, waitUntil, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
@@ -277,6 +279,32 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(nscf.ok).toBe(true);
     expect(existsSync(join(nscf.remoteFolder.path, 'out', 'pwscf.save', 'charge-density.dat'))).toBe(true);
     expect(nscf.outputs.fermiEnergyEv ?? nscf.outputs.highestOccupiedEv).toBeDefined();
+  });
+
+  it('a plan scf → bands on the cluster: both runs through sbatch, the band energies read there', async () => {
+    const plan: WorkflowPlanInput = {
+      structure: Si,
+      protocol: 'fast',
+      cluster: 'local-slurm',
+      steps: [
+        { name: 'scf', type: 'scf', code: 'quantum_espresso' },
+        { name: 'bands', type: 'bands', code: 'quantum_espresso', dependsOn: ['scf'], parameters: { kpointsPerSegment: 5 } },
+      ],
+    };
+    const handle = await env.client.workflow.start('plan', { taskQueue: settings.taskQueue, workflowId: `plan-bands-slurm-${Date.now()}`, args: [plan] });
+    const result = (await handle.result()) as PlanResult;
+    expect(result.ok).toBe(true);
+    const bands = result.results.bands!;
+    expect(bands.remoteFolder.host).toBe('local-slurm');
+    expect(jobsNamed(jobNameFor(`${handle.workflowId}-bands`, 'pw', 1)).ids).toHaveLength(1);
+    // Analysed by the cluster queue's worker from the XML on the cluster: an indirect gap of about 0.5 eV.
+    const gap = result.analyses!.bands!.bands!.gap;
+    expect(gap).toMatchObject({ kind: 'insulator', direct: false });
+    expect(gap.gapEv).toBeGreaterThan(0.3);
+    expect(gap.gapEv).toBeLessThan(0.8);
+    const history = await handle.fetchHistory();
+    const analyzed = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'analyzeBands');
+    expect(analyzed!.activityTaskScheduledEventAttributes!.taskQueue!.name).toBe(`${settings.taskQueue}-local-slurm`);
   });
 
   it('cancels: the workflow cancellation runs scancel', async () => {
