@@ -14,15 +14,20 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import { alignEnergies, analyzeBandGap, type BandEdge, type BandGapResult, type KLocation } from '../domain/analysis/bandgap.ts';
 import { bandsPathDistances, expandKPath, parsePwBands, type KPathVertex } from '../domain/codes/qe/bands.ts';
-import { buildDosInput, parseDosFile, parseDosStdout } from '../domain/codes/qe/dos.ts';
-import { PW_FILES, pwXmlPath } from '../domain/codes/qe/files.ts';
-import { buildProjwfcInput, parseProjwfcPdos, parseProjwfcStdout, sumPdos } from '../domain/codes/qe/projwfc.ts';
+import { parseDosFile, parseDosStdout } from '../domain/codes/qe/dos.ts';
+import { pwXmlPath } from '../domain/codes/qe/files.ts';
+import { postprocessInput, qeToolExecutable } from '../domain/codes/qe/postprocess.ts';
+import { parseProjwfcPdos, parseProjwfcStdout, sumPdos } from '../domain/codes/qe/projwfc.ts';
+import { renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import { toCrystalB } from '../domain/structure/kpath.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import { plotBandsDos } from '../api/figures.ts';
 import type { ArtifactStore } from './artifacts.ts';
-import { LOCAL_CLUSTER } from '../domain/jobs.ts';
+import { jobNameFor, LOCAL_CLUSTER, type JobSpec } from '../domain/jobs.ts';
+
+/** dos.x / projwfc.x take seconds to minutes; a generous limit still fits the shortest queues. */
+const POSTPROCESS_WALLTIME_SECONDS = 3600;
 import { safePathPart } from './calculation.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
 import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
@@ -98,6 +103,14 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
     }
   };
 
+  /** The file names in a run's work directory (here, or on its cluster: `ls` through the transport). */
+  const listRunFiles = async (workDir: string, cluster: string | undefined): Promise<string[]> => {
+    if (!cluster || cluster === LOCAL_CLUSTER) return readdir(workDir);
+    const r = await transportFor(activityProfile(cluster, deps.profiles)).exec(['ls', '-1', '-A', workDir]);
+    if (r.code !== 0) throw ApplicationFailure.nonRetryable(`cannot list ${workDir} on ${cluster}: ${r.stderr.trim()}`, 'OutputMissing');
+    return r.stdout.split('\n').filter(Boolean);
+  };
+
   return {
     /** Space group, Setyawan–Curtarolo variant and the band path in the basis of the structure given. */
     async kPathFor(req: KPathRequest): Promise<KPathInfo> {
@@ -126,20 +139,15 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
     /**
      * Runs dos.x or projwfc.x on a finished nscf (its outdir is read in place, not copied) in a work directory
      * of its own, on the worker's machine. These tools take seconds to minutes; the activity heartbeats while
-     * they run and stops them when cancelled. (On a SLURM cluster they are not supported yet.)
+     * they run and stops them when cancelled. (On a SLURM cluster: `preparePostprocessJob`.)
      */
     async runPostprocess(req: { kind: 'dos' | 'projwfc'; parentWorkDir: string; workflowId: string; step: string; emin?: number; emax?: number; deltaE?: number }): Promise<{ workDir: string }> {
       const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), '1');
       if (existsSync(join(workDir, 'DONE'))) return { workDir }; // a retry after success
       await mkdir(workDir, { recursive: true });
-      const outdir = join(req.parentWorkDir, PW_FILES.outdir);
-      const window = { emin: req.emin, emax: req.emax, deltaE: req.deltaE };
-      const input =
-        req.kind === 'dos'
-          ? buildDosInput({ prefix: PW_FILES.prefix, outdir, fildos: `${PW_FILES.prefix}.dos`, ...window }).text
-          : buildProjwfcInput({ prefix: PW_FILES.prefix, outdir, filpdos: PW_FILES.prefix, ...window }).text;
-      const exe = req.kind === 'dos' ? 'dos.x' : 'projwfc.x';
-      await writeFile(join(workDir, `${req.kind}.in`), input);
+      const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
+      const exe = input.program;
+      await writeFile(join(workDir, input.inputFile), input.text);
       const ctx = Context.current();
       const status = await new Promise<number | null>((resolve, reject) => {
         const child = spawn(exe, ['-in', `${req.kind}.in`], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' } });
@@ -164,6 +172,31 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
       }
       await writeFile(join(workDir, 'DONE'), '');
       return { workDir };
+    },
+
+    /**
+     * dos.x or projwfc.x as a (serial) SLURM job on the cluster of the nscf `parentWorkDir` ran on: writes the input
+     * and the batch script into `<profile workDir>/<workflowId>/<step>/1`; the workflow submits and waits as for pw.x.
+     * A retry after submission leaves the files alone.
+     */
+    async preparePostprocessJob(req: { kind: 'dos' | 'projwfc'; parentWorkDir: string; workflowId: string; step: string; cluster: string; emin?: number; emax?: number; deltaE?: number }): Promise<JobSpec> {
+      const profile = activityProfile(req.cluster, deps.profiles);
+      const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
+      const executable = qeToolExecutable(profile.executables, input);
+      if (!executable) throw ApplicationFailure.nonRetryable(`cluster ${profile.name} has no executables.${input.codeId} and no qe-pw to find ${input.program} beside`, 'ExecutableMissing');
+      const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), '1');
+      const jobName = jobNameFor(req.workflowId, req.step, 1);
+      const command = [executable.executable, '-in', input.inputFile];
+      const resources = { walltimeSeconds: POSTPROCESS_WALLTIME_SECONDS, mpiRanks: 1 };
+      const script = renderBatchScript({ jobName, workDir, command, stdoutFile: input.stdoutFile, stderrFile: input.stderrFile, resources, profile, executable });
+      await keepAlive(async () => {
+        const t = transportFor(profile);
+        await t.mkdirp(remotePath(workDir, SLURM_FILES.meta));
+        if (await t.exists(remotePath(workDir, SLURM_FILES.sbatchJobId))) return;
+        await t.writeFile(remotePath(workDir, input.inputFile), input.text);
+        await t.writeFile(remotePath(workDir, SLURM_FILES.script), script, { mode: 0o755 });
+      });
+      return { jobName, step: req.step, workDir, command, stdoutFile: input.stdoutFile, stderrFile: input.stderrFile, resources, executor: 'slurm', cluster: profile.name, batchScript: remotePath(workDir, SLURM_FILES.script) };
     },
 
     /**
@@ -204,21 +237,22 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
     },
 
     /** dos.x's file and, when present, projwfc.x's projections → stored arrays + a small summary. */
-    async analyzeDos(req: { dosWorkDir: string; projwfcWorkDir?: string; artifactPrefix: string }): Promise<DosAnalysis> {
-      const dosFiles = (await readdir(req.dosWorkDir)).filter((f) => f.endsWith('.dos'));
+    async analyzeDos(req: { dosWorkDir: string; projwfcWorkDir?: string; artifactPrefix: string; cluster?: string }): Promise<DosAnalysis> {
+      const files = (dir: string) => keepAlive(() => listRunFiles(dir, req.cluster));
+      const read = async (dir: string, name: string) => (await keepAlive(() => readRunFile(dir, name, req.cluster))) ?? '';
+      const dosFiles = (await files(req.dosWorkDir)).filter((f) => f.endsWith('.dos'));
       if (dosFiles.length === 0) throw ApplicationFailure.nonRetryable(`dos.x left no .dos file in ${req.dosWorkDir}`, 'DosOutputMissing');
-      const stdout = await readFile(join(req.dosWorkDir, 'dos.out'), 'utf8').catch(() => '');
-      const status = parseDosStdout(stdout);
+      const status = parseDosStdout(await read(req.dosWorkDir, 'dos.out'));
       if (!status.ok) throw ApplicationFailure.nonRetryable(`dos.x failed: ${status.errors.join('; ')}`, 'DosFailed');
-      const dos = parseDosFile(await readFile(join(req.dosWorkDir, dosFiles[0]!), 'utf8'));
+      const dos = parseDosFile(await read(req.dosWorkDir, dosFiles[0]!));
       let projections: { label: string; values: number[]; energiesEv: number[] }[] | undefined;
       let lowdinCharges: DosAnalysis['lowdinCharges'];
       if (req.projwfcWorkDir) {
-        const names = (await readdir(req.projwfcWorkDir)).filter((f) => f.includes('.pdos_'));
-        const files = await Promise.all(names.map(async (name) => ({ name, text: await readFile(join(req.projwfcWorkDir!, name), 'utf8') })));
-        const pdos = parseProjwfcPdos(files);
+        const dir = req.projwfcWorkDir;
+        const names = (await files(dir)).filter((f) => f.includes('.pdos_'));
+        const pdos = parseProjwfcPdos(await Promise.all(names.map(async (name) => ({ name, text: await read(dir, name) }))));
         projections = sumPdos(pdos.projections, 'element-l').map((p) => ({ label: p.label, values: p.values, energiesEv: pdos.energiesEv }));
-        const out = parseProjwfcStdout(await readFile(join(req.projwfcWorkDir, 'projwfc.out'), 'utf8').catch(() => ''));
+        const out = parseProjwfcStdout(await read(dir, 'projwfc.out'));
         lowdinCharges = out.lowdin.map((a) => ({ atom: a.atomIndex, element: a.element ?? '?', total: a.total }));
       }
       const ref = await putJson(`${safePathPart(req.artifactPrefix)}/dos.json`, { energiesEv: dos.energiesEv, dos: dos.dos, integrated: dos.integrated, fermiEnergyEv: dos.fermiEnergyEv, projections });

@@ -79,7 +79,7 @@ export function clusterActivities(taskQueue: string) {
  *   `pollIntervalSeconds` and grows mildly for long jobs (`checkJobRetry`); attempts are unlimited and
  *   scheduleToClose is the walltime plus a day in the queue, after which the loop below simply looks again.
  */
-async function waitOnCluster(handle: JobHandle, resources: Resources, taskQueue: string): Promise<JobOutcome> {
+export async function waitOnCluster(handle: JobHandle, resources: Resources, taskQueue: string): Promise<JobOutcome> {
   const policy = checkJobRetry(handle.pollIntervalSeconds ?? 30, resources.walltimeSeconds);
   const checker = proxyActivities<Activities>({
     taskQueue,

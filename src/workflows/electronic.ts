@@ -4,13 +4,13 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput, CalculationResult } from '../domain/calculation.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
-import { executorTaskQueue } from '../domain/jobs.ts';
-import { calculation, clusterActivities } from './calculation.ts';
+import { executorTaskQueue, type JobHandle } from '../domain/jobs.ts';
+import { calculation, clusterActivities, waitOnCluster } from './calculation.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
 export const analysisWork = proxyActivities<Activities>({
@@ -57,7 +57,8 @@ export interface DosRun {
 
 /**
  * pw.x `nscf` on a denser mesh (default: twice the scf's), then dos.x and, when `projected`, projwfc.x (work
- * directories `<workflowId>/<step>` and `<workflowId>/<step>-projwfc`), then the DOS analysis.
+ * directories `<workflowId>/<step>` and `<workflowId>/<step>-projwfc`), then the DOS analysis. Locally the tools
+ * run beside the worker; on a cluster they are serial SLURM jobs, and the cluster queue's worker analyses them.
  */
 export async function runDos(o: {
   childId: string;
@@ -78,11 +79,39 @@ export async function runDos(o: {
     args: [{ ...o.base, calculation: 'nscf', kpoints: { mesh }, parent: chargeDensityOf(o.scf), parameters }],
   });
   const window = { emin: -20, emax: 20, deltaE: 0.02 };
-  const dosRun = await analysisWork.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
-  const projRun = o.projected
-    ? await analysisWork.runPostprocess({ kind: 'projwfc', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: `${o.step}-projwfc`, ...window })
-    : undefined;
-  const analysis = await analysisWork.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: o.artifactPrefix });
+  const executor = o.base.executor ?? { kind: 'local' };
+  if (executor.kind === 'local') {
+    const dosRun = await analysisWork.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
+    const projRun = o.projected
+      ? await analysisWork.runPostprocess({ kind: 'projwfc', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: `${o.step}-projwfc`, ...window })
+      : undefined;
+    const analysis = await analysisWork.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: o.artifactPrefix });
+    return { calculation: result, analysis };
+  }
+  const queue = executorTaskQueue(workflowInfo().taskQueue, executor);
+  const onCluster = clusterActivities(queue);
+  const runJob = async (kind: 'dos' | 'projwfc', step: string): Promise<string> => {
+    const spec = await onCluster.preparePostprocessJob({ kind, parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step, cluster: executor.cluster, ...window });
+    let handle: JobHandle | undefined;
+    try {
+      // Not cancellable: a submit cut short could leave a job we never learn about (as for pw.x).
+      handle = await CancellationScope.nonCancellable(() => onCluster.startJob(spec, 'slurm'));
+      const outcome = await waitOnCluster(handle, spec.resources, queue);
+      if (outcome.state !== 'completed') {
+        throw ApplicationFailure.nonRetryable(`${kind}.x on ${executor.cluster} ended ${outcome.state}${outcome.message ? `: ${outcome.message}` : ''} (see ${spec.workDir})`, 'PostprocessFailed');
+      }
+      return spec.workDir;
+    } catch (err) {
+      if (isCancellation(err) && handle) {
+        const h = handle;
+        await CancellationScope.nonCancellable(() => onCluster.cancelJob(h));
+      }
+      throw err;
+    }
+  };
+  const dosWorkDir = await runJob('dos', o.step);
+  const projwfcWorkDir = o.projected ? await runJob('projwfc', `${o.step}-projwfc`) : undefined;
+  const analysis = await onCluster.analyzeDos({ dosWorkDir, projwfcWorkDir, artifactPrefix: o.artifactPrefix, cluster: executor.cluster });
   return { calculation: result, analysis };
 }
 

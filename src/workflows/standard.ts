@@ -72,10 +72,6 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid standard-analysis input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   const input = parsed.data;
   const { includeRelax, includeBands, includeDos, kpointsPerSegment, dosMesh, projected, maxIterations, initialRelax, ...common } = input;
-  if (includeDos && common.executor.kind !== 'local') {
-    // dos.x / projwfc.x run beside the worker (runPostprocess); on a cluster they would need the job path too.
-    throw ApplicationFailure.nonRetryable('the DOS step on a SLURM cluster is not supported yet: run with includeDos false, or on the local executor', 'NotSupported');
-  }
   const { workflowId } = workflowInfo();
   const formula = cellFormula(input.structure);
   upsertSearchAttributes([

@@ -26,7 +26,7 @@ describe('WorkflowBuilder.build(): impossible or unsupported plans fail before a
     await expect(si().scf().withGw().withBse().onCluster('beefcake2').build()).rejects.toThrow(/step "gw": gw with yambo is not supported yet|code yambo is not supported yet/);
     await expect(si().relax().thenPhonon().build()).rejects.toThrow(/step "phonon": phonon with quantum_espresso is not supported yet/);
   });
-  it('bands and DOS steps: need an scf upstream, only the standard path, DOS on the local executor', async () => {
+  it('bands and DOS steps: need an scf upstream, only the standard path', async () => {
     const scfBandsDos = await si().scf().thenBands({ kpointsPerSegment: 12 }).thenDos({ projected: false }).build();
     expect(scfBandsDos.plan.steps.map((s) => [s.name, s.type, s.dependsOn])).toEqual([
       ['scf', 'scf', []],
@@ -38,7 +38,8 @@ describe('WorkflowBuilder.build(): impossible or unsupported plans fail before a
     await expect(si().scf().thenBands({ kpath: ['G', 'X'] }).build()).rejects.toThrow(/step "bands": parameters\.kpath: only "auto"/);
     await expect(si().scf().thenBands({ kpointsPerSegment: 1 }).build()).rejects.toThrow(/step "bands": parameters\.kpointsPerSegment: Too small/);
     await expect(si().scf().thenDos({ mesh: [4, 4] as unknown as [number, number, number] }).build()).rejects.toThrow(/step "dos": parameters\.mesh/);
-    await expect(si().scf().thenDos().onCluster('beefcake2').build()).rejects.toThrow(/step "dos": the DOS step on a cluster \(beefcake2\) is not supported yet/);
+    // On a cluster too: dos.x / projwfc.x become serial jobs there.
+    expect((await si().scf().thenDos().onCluster('beefcake2').build()).plan.cluster).toBe('beefcake2');
   });
   it('builds the DAG of the seed chain', async () => {
     const wf = await si().relax({ forceThreshold: 0.005 }).scf().withRecovery(ErrorRecoveryStrategy.FAIL_FAST).withProtocol('fast').build();

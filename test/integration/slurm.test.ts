@@ -281,7 +281,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(nscf.outputs.fermiEnergyEv ?? nscf.outputs.highestOccupiedEv).toBeDefined();
   });
 
-  it('a plan scf → bands on the cluster: both runs through sbatch, the band energies read there', async () => {
+  it('a plan scf → bands + DOS on the cluster: pw.x, dos.x and projwfc.x through sbatch, analysed there', async () => {
     const plan: WorkflowPlanInput = {
       structure: Si,
       protocol: 'fast',
@@ -289,6 +289,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       steps: [
         { name: 'scf', type: 'scf', code: 'quantum_espresso' },
         { name: 'bands', type: 'bands', code: 'quantum_espresso', dependsOn: ['scf'], parameters: { kpointsPerSegment: 5 } },
+        { name: 'dos', type: 'dos', code: 'quantum_espresso', dependsOn: ['scf'], parameters: { mesh: [4, 4, 4] } },
       ],
     };
     const handle = await env.client.workflow.start('plan', { taskQueue: settings.taskQueue, workflowId: `plan-bands-slurm-${Date.now()}`, args: [plan] });
@@ -302,9 +303,16 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(gap).toMatchObject({ kind: 'insulator', direct: false });
     expect(gap.gapEv).toBeGreaterThan(0.3);
     expect(gap.gapEv).toBeLessThan(0.8);
+    // dos.x and projwfc.x ran as SLURM jobs, each once, and the DOS was read on the cluster.
+    for (const step of ['dos', 'dos-projwfc']) expect(jobsNamed(jobNameFor(handle.workflowId, step, 1)).ids, step).toHaveLength(1);
+    const dos = result.analyses!.dos!.dos!;
+    expect(dos.points).toBeGreaterThan(100);
+    expect(dos.lowdinCharges?.map((c) => c.element)).toEqual(['Si', 'Si']);
     const history = await handle.fetchHistory();
-    const analyzed = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'analyzeBands');
-    expect(analyzed!.activityTaskScheduledEventAttributes!.taskQueue!.name).toBe(`${settings.taskQueue}-local-slurm`);
+    for (const activity of ['analyzeBands', 'preparePostprocessJob', 'analyzeDos']) {
+      const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
+      expect(scheduled!.activityTaskScheduledEventAttributes!.taskQueue!.name, activity).toBe(`${settings.taskQueue}-local-slurm`);
+    }
   });
 
   it('cancels: the workflow cancellation runs scancel', async () => {

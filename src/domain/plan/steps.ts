@@ -45,7 +45,7 @@ export class StepOptionsError extends Error {
 
 /**
  * Why this step cannot run (yet), or undefined when it can. With the plan, also what the step needs from it:
- * bands and DOS need an scf upstream; dos.x / projwfc.x run beside the worker, so DOS needs the local executor.
+ * bands and DOS need an scf upstream.
  */
 export function unsupportedStepReason(
   step: Pick<WorkflowStep, 'name' | 'type' | 'code'> & Partial<Pick<WorkflowStep, 'parameters' | 'dependsOn'>>,
@@ -63,9 +63,6 @@ export function unsupportedStepReason(
     }
     if (plan && !scfStepFor(plan.steps, { name: step.name, dependsOn: step.dependsOn ?? [] })) {
       return `step "${step.name}": ${step.type} needs an scf step before it (its charge density): add scf() first`;
-    }
-    if (plan && step.type === 'dos' && (plan.cluster ?? 'local') !== 'local') {
-      return `step "${step.name}": the DOS step on a cluster (${plan.cluster}) is not supported yet: dos.x and projwfc.x run beside the worker; use the local executor`;
     }
   }
   return undefined;

@@ -1,0 +1,26 @@
+/** dos.x / projwfc.x inputs and executables, one place for the local run and the cluster job. */
+import { describe, expect, it } from 'vitest';
+import { ExecutableSchema } from '../../../src/clusters/schema.ts';
+import { postprocessInput, qeToolExecutable } from '../../../src/domain/codes/qe/postprocess.ts';
+
+const exe = (v: unknown) => ExecutableSchema.parse(v);
+
+describe('QE post-processing tools', () => {
+  it('reads the nscf outdir in place, with the energy window', () => {
+    const dos = postprocessInput('dos', '/scratch/wf/nscf/pw/1/', { emin: -20, emax: 20, deltaE: 0.02 });
+    expect(dos).toMatchObject({ program: 'dos.x', codeId: 'qe-dos', inputFile: 'dos.in', stdoutFile: 'dos.out' });
+    expect(dos.text).toMatch(/outdir\s*=\s*'\/scratch\/wf\/nscf\/pw\/1\/out'/);
+    expect(dos.text).toMatch(/Emin\s*=\s*-20/i);
+    expect(postprocessInput('projwfc', '/w', {}).program).toBe('projwfc.x');
+  });
+
+  it("a cluster's executable: the profile's own entry, else the tool beside its pw.x (serial, same modules)", () => {
+    const pw = exe({ executable: '/opt/qe-7.2/bin/pw.x', modules: ['qe/7.2'], environment: { OMP_NUM_THREADS: '1' } });
+    const input = postprocessInput('projwfc', '/w', {});
+    expect(qeToolExecutable({ 'qe-pw': pw }, input)).toEqual({ ...pw, executable: '/opt/qe-7.2/bin/projwfc.x', mpi: false });
+    expect(qeToolExecutable({ 'qe-pw': exe('pw.x') }, input)!.executable).toBe('projwfc.x');
+    const own = exe({ executable: '/site/projwfc-patched.x', mpi: true });
+    expect(qeToolExecutable({ 'qe-pw': pw, 'qe-projwfc': own }, input)).toBe(own);
+    expect(qeToolExecutable({ vasp: exe('vasp_std') }, input)).toBeUndefined();
+  });
+});
