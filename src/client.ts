@@ -30,6 +30,17 @@ export async function connectClient(settings: Settings = loadSettings()): Promis
   return new Client({ connection, namespace: settings.namespace });
 }
 
+/** Runs `fn` with the caller's client, or with one connected for the call and closed after it. */
+export async function withClient<T>(client: Client | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
+  if (client) return fn(client);
+  const own = await connectClient();
+  try {
+    return await fn(own);
+  } finally {
+    await own.connection.close();
+  }
+}
+
 /** A structure from a built-in name ("Si", "MoS2", ...) or a CIF / POSCAR file path. */
 export function resolveStructure(spec: string): Structure {
   const builtin = builtinStructure(spec);

@@ -30,7 +30,7 @@ import { cellFormula } from '../domain/structure/lattice.ts';
 import { builtinStructure, parseStructureText } from '../domain/structure/index.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { ClusterProfileError, getClusterProfile } from '../clusters/loader.ts';
-import { connectClient } from '../client.ts';
+import { connectClient, withClient } from '../client.ts';
 import { loadSettings } from '../settings.ts';
 import type { PlanResult } from '../workflows/plan.ts';
 import { fetchMaterialsProjectStructure } from './materials-project.ts';
@@ -260,7 +260,7 @@ export class BuiltWorkflow {
 
   /** Starts the workflow and returns its id at once. */
   async submit(): Promise<string> {
-    await this.withClient((client) =>
+    await withClient(this.options.client, (client) =>
       client.workflow.start('plan', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: this.workflowId, args: [this.plan] }),
     );
     return this.workflowId;
@@ -319,15 +319,5 @@ export class BuiltWorkflow {
 
   async cancel(): Promise<void> {
     await Workflow.cancel(this.workflowId, { client: this.options.client });
-  }
-
-  private async withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.options.client) return fn(this.options.client);
-    const client = await connectClient();
-    try {
-      return await fn(client);
-    } finally {
-      await client.connection.close();
-    }
   }
 }

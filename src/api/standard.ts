@@ -16,7 +16,7 @@ import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
-import { connectClient, resolveStructure } from '../client.ts';
+import { resolveStructure, withClient } from '../client.ts';
 import { loadSettings } from '../settings.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import type { AnalysisResults, StandardInput } from '../workflows/standard.ts';
@@ -81,7 +81,7 @@ export class StandardAnalysis {
   async submit(structure: string | Structure): Promise<string> {
     const { input } = this.input(structure);
     const id = `standard-${cellFormula(input.structure)}-${createHash('sha256').update(randomUUID()).digest('hex').slice(0, 8)}`;
-    await this.withClient((client) => client.workflow.start('standardAnalysis', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
+    await withClient(this.options.client, (client) => client.workflow.start('standardAnalysis', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
     return id;
   }
 
@@ -90,16 +90,6 @@ export class StandardAnalysis {
     const results = new StandardResults(await Workflow.getResult<AnalysisResults>(id, { client: this.options.client }));
     if (this.options.outputDir) results.save(this.options.outputDir);
     return results;
-  }
-
-  private async withClient<T>(fn: (c: Client) => Promise<T>): Promise<T> {
-    if (this.options.client) return fn(this.options.client);
-    const client = await connectClient();
-    try {
-      return await fn(client);
-    } finally {
-      await client.connection.close();
-    }
   }
 }
 

@@ -6,7 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { ApplicationFailure } from '@temporalio/common';
 import type { CalculationResult } from '../domain/calculation.ts';
 import type { PlanProgress, PlanResult } from '../workflows/plan.ts';
-import { connectClient } from '../client.ts';
+import { withClient } from '../client.ts';
 
 export type WorkflowState = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
 
@@ -46,16 +46,6 @@ const STATE: Record<string, WorkflowState> = {
   TIMED_OUT: 'timed_out',
   CONTINUED_AS_NEW: 'continued_as_new',
 };
-
-async function withClient<T>(client: Client | undefined, fn: (c: Client) => Promise<T>): Promise<T> {
-  if (client) return fn(client);
-  const own = await connectClient();
-  try {
-    return await fn(own);
-  } finally {
-    await own.connection.close();
-  }
-}
 
 export const Workflow = {
   async getStatus(workflowId: string, opts: { client?: Client } = {}): Promise<WorkflowStatus> {
