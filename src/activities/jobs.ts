@@ -6,7 +6,7 @@
  *   this machine must stay with its jobs, and a heartbeat timeout notices a dead worker in seconds).
  * - slurm: `startJob` submits idempotently (see scheduler/slurm.ts); `checkJob` looks once through the
  *   cluster's status cache and throws a retryable `JobStillRunning` while the job is unfinished: the
- *   workflow's retry policy is the poll loop (see the `calculation` workflow for why).
+ *   workflow's retry policy is the poll loop (see src/workflows/cluster-jobs.ts for why).
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';

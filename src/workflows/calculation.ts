@@ -9,7 +9,6 @@
  * cluster's login node can serve them without any change here). The same code runs both.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -17,7 +16,6 @@ import {
   patched,
   proxyActivities,
   setHandler,
-  TimeoutFailure,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
@@ -37,10 +35,10 @@ import type { PwResult } from '../domain/codes/qe/parse.ts';
 import { structureFromPwOutput } from '../domain/codes/qe/restart.ts';
 import { clusterOf, executorTaskQueue, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
 import { decideRecovery } from '../domain/recovery/strategy.ts';
-import { checkJobRetry, QUEUE_ALLOWANCE_SECONDS } from '../domain/slurm.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
+import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
 import { PATCHES } from './patches.ts';
 
 /** Staging and parsing: short, retried on any infrastructure error. */
@@ -48,59 +46,6 @@ const fileWork = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
 });
-
-/**
- * Activities on a cluster's task queue: staging, submit, parse and cancel over the cluster's transport. They
- * heartbeat, so a worker that dies mid-call is replaced within the heartbeat timeout. Infrastructure errors
- * (SSH down, slurmctld restarting) are retryable and retried for up to a day; permanent ones (bad host key,
- * bad profile, rejected job) are non-retryable and end the calculation with the message.
- */
-/** The activities that touch a cluster (its files, its scheduler), on that cluster's task queue. */
-export function clusterActivities(taskQueue: string) {
-  return proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '10 seconds',
-    scheduleToCloseTimeout: '1 day',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
-  });
-}
-
-/**
- * Waiting for a SLURM job: the `checkJob` activity looks ONCE (through the worker's per-cluster status cache:
- * one squeue per poll interval for all waiting jobs of the cluster) and throws a retryable `JobStillRunning`
- * while the job is unfinished; this retry policy is the poll loop. Why this and not the other patterns:
- * - a heartbeating activity that sleeps in a loop (the local executor's `waitForJob`) holds a worker slot per
- *   waiting job for days: 1,000 queued jobs would need 1,000 slots;
- * - a workflow timer loop (sleep, then a short activity) costs ~6 history events per poll: a day-long job
- *   polled every 30 s would write ~17,000 events, past Temporal's history warning;
- * - a retried activity adds NO history events per attempt (only the final attempt is recorded), holds no
- *   slot between attempts, and Temporal's server keeps the timers. The interval starts at the profile's
- *   `pollIntervalSeconds` and grows mildly for long jobs (`checkJobRetry`); attempts are unlimited and
- *   scheduleToClose is the walltime plus a day in the queue, after which the loop below simply looks again.
- */
-export async function waitOnCluster(handle: JobHandle, resources: Resources, taskQueue: string): Promise<JobOutcome> {
-  const policy = checkJobRetry(handle.pollIntervalSeconds ?? 30, resources.walltimeSeconds);
-  const checker = proxyActivities<Activities>({
-    taskQueue,
-    startToCloseTimeout: '2 minutes',
-    scheduleToCloseTimeout: `${resources.walltimeSeconds + QUEUE_ALLOWANCE_SECONDS} seconds`,
-    retry: {
-      initialInterval: `${policy.initialIntervalSeconds} seconds`,
-      backoffCoefficient: policy.backoffCoefficient,
-      maximumInterval: `${policy.maximumIntervalSeconds} seconds`,
-    },
-  });
-  for (;;) {
-    try {
-      return await checker.checkJob(handle);
-    } catch (err) {
-      // Still queued (or the cluster unreachable) after walltime + a day: look again with a fresh activity.
-      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') continue;
-      throw err;
-    }
-  }
-}
 
 /**
  * Starting a local job: heartbeats, so a worker killed mid-start is replaced within seconds (the start is
@@ -196,16 +141,9 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     } else {
       try {
         progress.stage = 'running';
-        // Not cancellable: a submit cut short could leave a job we never learn about. It takes seconds.
-        handle = await CancellationScope.nonCancellable(() => clusterWork.startJob(prepared.job, 'slurm'));
-        progress.jobId = handle.jobId;
-        outcome = await waitOnCluster(handle, resources, clusterQueue);
+        outcome = await runClusterJob(clusterWork, prepared.job, resources, clusterQueue, (h) => (progress.jobId = h.jobId));
       } catch (err) {
-        if (isCancellation(err)) {
-          progress.stage = 'cancelled';
-          const h: JobHandle = handle ?? { executor: 'slurm', cluster, jobName: prepared.job.jobName, workDir: prepared.job.workDir, jobId: '' };
-          await CancellationScope.nonCancellable(() => clusterWork.cancelJob(h));
-        }
+        if (isCancellation(err)) progress.stage = 'cancelled';
         throw err;
       }
     }

@@ -4,13 +4,14 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { ApplicationFailure, CancellationScope, executeChild, isCancellation, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput, CalculationResult } from '../domain/calculation.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
-import { executorTaskQueue, type JobHandle } from '../domain/jobs.ts';
-import { calculation, clusterActivities, waitOnCluster } from './calculation.ts';
+import { executorTaskQueue } from '../domain/jobs.ts';
+import { calculation } from './calculation.ts';
+import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
 export const analysisWork = proxyActivities<Activities>({
@@ -92,22 +93,11 @@ export async function runDos(o: {
   const onCluster = clusterActivities(queue);
   const runJob = async (kind: 'dos' | 'projwfc', step: string): Promise<string> => {
     const spec = await onCluster.preparePostprocessJob({ kind, parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step, cluster: executor.cluster, ...window });
-    let handle: JobHandle | undefined;
-    try {
-      // Not cancellable: a submit cut short could leave a job we never learn about (as for pw.x).
-      handle = await CancellationScope.nonCancellable(() => onCluster.startJob(spec, 'slurm'));
-      const outcome = await waitOnCluster(handle, spec.resources, queue);
-      if (outcome.state !== 'completed') {
-        throw ApplicationFailure.nonRetryable(`${kind}.x on ${executor.cluster} ended ${outcome.state}${outcome.message ? `: ${outcome.message}` : ''} (see ${spec.workDir})`, 'PostprocessFailed');
-      }
-      return spec.workDir;
-    } catch (err) {
-      if (isCancellation(err) && handle) {
-        const h = handle;
-        await CancellationScope.nonCancellable(() => onCluster.cancelJob(h));
-      }
-      throw err;
+    const outcome = await runClusterJob(onCluster, spec, spec.resources, queue);
+    if (outcome.state !== 'completed') {
+      throw ApplicationFailure.nonRetryable(`${kind}.x on ${executor.cluster} ended ${outcome.state}${outcome.message ? `: ${outcome.message}` : ''} (see ${spec.workDir})`, 'PostprocessFailed');
     }
+    return spec.workDir;
   };
   const dosWorkDir = await runJob('dos', o.step);
   const projwfcWorkDir = o.projected ? await runJob('projwfc', `${o.step}-projwfc`) : undefined;
