@@ -1,7 +1,7 @@
 /**
  * The `crystalmath` CLI as a user runs it: a subprocess, on the suite's Temporal server, with real pw.x.
  */
-import { spawnSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -9,15 +9,12 @@ import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.ts';
 import { alive, sleep } from '../../src/process.ts';
-import { REPO_ROOT } from '../../src/settings.ts';
+import { runCli } from '../support/cli.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
 const settings = testSettings('cli');
-const env = { ...process.env, TEMPORAL_ADDRESS: settings.temporalAddress, CRYSTALMATH_HOME: settings.dataDir, CRYSTALMATH_TASK_QUEUE: settings.taskQueue };
-const cli = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), ...args], { env, encoding: 'utf8', timeout: 170_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+const env = { TEMPORAL_ADDRESS: settings.temporalAddress, CRYSTALMATH_HOME: settings.dataDir, CRYSTALMATH_TASK_QUEUE: settings.taskQueue };
+const cli = (...args: string[]) => runCli(env, args);
 
 describe('crystalmath CLI', () => {
   let workflowId: string;

@@ -5,7 +5,6 @@
  * Temporal server, a PostgreSQL restart, and the SIGKILL of the worker running it, with pw.x run once.
  * The TLS part runs the same with mTLS, and a wrong CA is refused with a message naming the setting.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -14,8 +13,9 @@ import { calculationResult, connectClient, startCalculation } from '../../src/cl
 import type { CalculationInput } from '../../src/domain/calculation.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, sleep } from '../../src/process.ts';
-import { loadSettings, REPO_ROOT, type Settings } from '../../src/settings.ts';
+import { loadSettings, type Settings } from '../../src/settings.ts';
 import type { calculation } from '../../src/workflows/calculation.ts';
+import { runCli, waitUntil } from '../support/cli.ts';
 import { describeFullServer, fullStackEnv, startFullStack, type FullStack } from '../support/full-server.ts';
 import { testSettings } from '../support/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
@@ -31,24 +31,13 @@ const siScf = (mesh = 10): CalculationInput => ({
   parameters: { system: { ecutwfc: 40, ecutrho: 160 } },
 });
 
-function cli(env: Record<string, string>, ...args: string[]) {
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const cli = (env: Record<string, string>, ...args: string[]) => runCli(env, args);
 
 /** Settings for this file on `stack`, read the way a user's worker and client read them: from the environment. */
 function stackSettings(name: string, stack: FullStack, env: Record<string, string>): Settings {
   const local = testSettings(name, stack.address);
   const fromEnv = loadSettings({ ...env, CRYSTALMATH_HOME: local.dataDir, HOME: local.dataDir });
   return { ...local, temporal: fromEnv.temporal, namespace: NAMESPACE };
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await sleep(100);
-  }
 }
 
 /** pw.x ran exactly once for this workflow: one attempt directory, one PWSCF banner. */

@@ -2,7 +2,6 @@
  * Connection settings the Temporal way (envconfig: profiles in a TOML file, TEMPORAL_* variables win) and
  * `crystalmath server init` / `server check` on a real server (the suite's dev server, a fresh namespace).
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +10,8 @@ import { Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/search-attributes.ts';
 import { checkServer, initServer } from '../../src/server-setup.ts';
-import { loadSettings, REPO_ROOT } from '../../src/settings.ts';
+import { loadSettings } from '../../src/settings.ts';
+import { runCli } from '../support/cli.ts';
 import {
   connectClientConnection,
   connectionOptions,
@@ -116,14 +116,7 @@ describe('crystalmath server init / check', () => {
   const address = inject('temporalAddress');
   const namespace = `cm-init-${Date.now()}`;
   let connection: Connection;
-  const cli = (...args: string[]) => {
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), ...args], {
-      env: { ...process.env, TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, CRYSTALMATH_HOME: dir },
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const cli = (...args: string[]) => runCli({ TEMPORAL_ADDRESS: address, TEMPORAL_NAMESPACE: namespace, CRYSTALMATH_HOME: dir }, args);
 
   beforeAll(async () => {
     connection = await connectClientConnection(loadTemporalConnectionSettings({ TEMPORAL_ADDRESS: address }));
@@ -165,11 +158,8 @@ describe('crystalmath server init / check', () => {
     const bad = cli('server', 'init', '--retention-days', '0');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--retention-days: /);
-    const r = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), 'server', 'check'], {
-      env: { ...process.env, TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_PROFILE: 'missing-profile', CRYSTALMATH_HOME: dir },
-      encoding: 'utf8',
-    });
-    expect(r.status).toBe(2);
+    const r = runCli({ TEMPORAL_CONFIG_FILE: configFile, TEMPORAL_PROFILE: 'missing-profile', CRYSTALMATH_HOME: dir }, ['server', 'check']);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/TEMPORAL_PROFILE.*missing-profile/);
   });
 });

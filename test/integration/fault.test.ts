@@ -32,11 +32,12 @@ import {
   slurmctldPid,
   startLocalCluster,
   stopSshd,
-  waitUntil,
   writeProfileVariant,
   writeStandIn,
   type LocalCluster,
 } from '../support/cluster.ts';
+import { waitUntil } from '../support/cli.ts';
+import { patchIds } from '../support/histories.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
 const Si = builtinStructure('Si')!;
@@ -249,10 +250,6 @@ describeCluster('faults on the SLURM path', () => {
     expect(jobsNamed(jobNameFor(handle.workflowId, 'pw', 2)).ids).toHaveLength(1);
     const history = await handle.fetchHistory();
     // The new behaviour is behind its patch (older histories of a lost job replay their old ending).
-    const patches = history.events!.flatMap((e) => {
-      const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-      return data ? [JSON.parse(Buffer.from(data).toString()).id as string] : [];
-    });
-    expect(patches).toContain(PATCHES.resubmitLostJobs);
+    expect(patchIds(history)).toContain(PATCHES.resubmitLostJobs);
   });
 });

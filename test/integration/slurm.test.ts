@@ -31,7 +31,8 @@ import type { WorkflowPlanInput } from '../../src/domain/plan/plan.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { PlanResult } from '../../src/workflows/plan.ts';
 import { createWorker, workerClusters } from '../../src/worker.ts';
-import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, waitUntil, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
+import { waitUntil } from '../support/cli.ts';
+import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
 const Si = builtinStructure('Si')!;

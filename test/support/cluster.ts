@@ -182,15 +182,6 @@ export function scontrolJob(id: string): Record<string, string> {
   return Object.fromEntries([...r.stdout.trim().matchAll(/(\S+?)=(\S*)/g)].map((m) => [m[1]!, m[2]!]));
 }
 
-/** Waits until `check` is true (polling every 100 ms), or throws naming `what`. */
-export async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /**
  * A variant of the generated `local-slurm` profile, written as `<dir>/<name>.yaml`: `edit` changes the parsed
  * YAML (e.g. another executable for qe-pw, another host key). Returns the file.

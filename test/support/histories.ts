@@ -10,6 +10,14 @@ export const HISTORY_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 export const RELEASE = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const HISTORY_DIR = join(HISTORY_ROOT, RELEASE);
 
+/** The patch ids a history recorded (the markers `patched()` writes). */
+export function patchIds(history: Parameters<typeof historyToJSON>[0]): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+    return data ? [JSON.parse(Buffer.from(data).toString()).id as string] : [];
+  });
+}
+
 /**
  * Saves a history of this release when asked to (CRYSTALMATH_RECORD_HISTORIES=1); a no-op otherwise. The workflow id goes into
  * `<name>.id` beside it: workflows that derive child ids from their own id replay only under the same id.

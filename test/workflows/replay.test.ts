@@ -11,18 +11,13 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { describe, expect, it } from 'vitest';
 import { PATCHES } from '../../src/workflows/patches.ts';
-import { HISTORY_ROOT, RELEASE } from '../support/histories.ts';
+import { HISTORY_ROOT, patchIds, RELEASE } from '../support/histories.ts';
 import { workflowBundle } from '../support/temporal.ts';
 
 const releases = readdirSync(HISTORY_ROOT).sort();
 const cases = releases.flatMap((release) => readdirSync(join(HISTORY_ROOT, release)).filter((f) => f.endsWith('.json')).map((file) => ({ release, file })));
 const load = (release: string, file: string) => historyFromJSON(JSON.parse(readFileSync(join(HISTORY_ROOT, release, file), 'utf8')));
-/** The patch ids a history recorded (markers written by `patched()`). */
-const patchMarkers = (release: string, file: string) =>
-  (load(release, file).events ?? []).flatMap((e) => {
-    const details = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
-    return details ? [JSON.parse(Buffer.from(details).toString()).id as string] : [];
-  });
+const patchMarkers = (release: string, file: string) => patchIds(load(release, file));
 
 describe('recorded workflow histories replay', () => {
   it('has histories of an earlier release and of this one', () => {
