@@ -11,7 +11,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from 'vitest';
+import { describeWhen } from './describe-when.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadClusterProfile } from '../../src/clusters/loader.ts';
 import type { ClusterProfile } from '../../src/clusters/schema.ts';
@@ -32,8 +32,7 @@ export const clusterSkipReason: string | undefined =
 
 /** `describe` for tests that need the local cluster; skips with the reason in its title when it cannot run. */
 export function describeCluster(name: string, fn: () => void): void {
-  if (clusterSkipReason === undefined) describe(name, fn);
-  else describe.skip(`${name} [skipped: ${clusterSkipReason}]`, fn);
+  describeWhen(clusterSkipReason, name, fn);
 }
 
 export interface LocalCluster {

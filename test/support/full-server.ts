@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { TLSConfig } from '@temporalio/client';
-import { describe } from 'vitest';
+import { describeWhen } from './describe-when.ts';
 import { temporalDynamicConfig, temporalServerConfig } from '../../src/deploy/temporal-server-config.ts';
 import { alive, killGroup, sleep } from '../../src/process.ts';
 import { connectionOptions, loadTemporalConnectionSettings, temporalAnswers } from '../../src/temporal-connection.ts';
@@ -90,9 +90,7 @@ export function fullServerSkipReason(): string | undefined {
 
 /** `describe` that runs only where the full server can (see `fullServerSkipReason`), else skips with the reason in its title. */
 export function describeFullServer(name: string, fn: () => void): void {
-  const reason = fullServerSkipReason();
-  if (reason === undefined) describe(name, fn);
-  else describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeWhen(fullServerSkipReason(), name, fn);
 }
 
 /** Connection TLS options for a stack's certificates (`Connection.connect` / `NativeConnection.connect`). */

@@ -5,20 +5,22 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe } from 'vitest';
+import { describeWhen } from './describe-when.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const sharedDir = process.env.CRYSTALMATH_SHARED_DIR ?? resolve(repoRoot, '..', 'shared');
 export const hasShared = existsSync(join(sharedDir, 'fixtures'));
 
-/** Absolute path of a file under ../shared/fixtures. */
-export const fixture = (...parts: string[]): string => join(sharedDir, 'fixtures', ...parts);
+/** Absolute path of a file under ../shared/fixtures; only to be called inside `describeShared`. */
+export function fixture(...parts: string[]): string {
+  if (!hasShared) throw new Error(`fixture ${parts.join('/')} asked for outside describeShared, and ${sharedDir} is absent`);
+  return join(sharedDir, 'fixtures', ...parts);
+}
 
 /** Absolute path of a file under ../shared/tools (prebuilt binaries too large or slow to make in CI). */
 export const sharedTool = (...parts: string[]): string => join(sharedDir, 'tools', ...parts);
 
 /** `describe` that runs only when ../shared is present, and otherwise skips with the reason in its title. */
 export function describeShared(name: string, fn: () => void): void {
-  if (hasShared) describe(name, fn);
-  else describe.skip(`${name} [skipped: ${sharedDir} is absent; it exists in CI and developer checkouts only]`, fn);
+  describeWhen(hasShared ? undefined : `${sharedDir} is absent; it exists in CI and developer checkouts only`, name, fn);
 }
