@@ -16,6 +16,7 @@ import { alignEnergies, analyzeBandGap, type BandEdge, type BandGapResult, type 
 import { bandsPathDistances, expandKPath, parsePwBands, type KPathVertex } from '../domain/codes/qe/bands.ts';
 import { parseDosFile, parseDosStdout } from '../domain/codes/qe/dos.ts';
 import { pwXmlPath } from '../domain/codes/qe/files.ts';
+import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
 import { postprocessInput, qeToolExecutable } from '../domain/codes/qe/postprocess.ts';
 import { parseProjwfcPdos, parseProjwfcStdout, sumPdos } from '../domain/codes/qe/projwfc.ts';
 import { renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
@@ -183,7 +184,7 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
       const profile = activityProfile(req.cluster, deps.profiles);
       const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
       const executable = qeToolExecutable(profile.executables, input);
-      if (!executable) throw ApplicationFailure.nonRetryable(`cluster ${profile.name} has no executables.${input.codeId} and no qe-pw to find ${input.program} beside`, 'ExecutableMissing');
+      if (!executable) throw ApplicationFailure.nonRetryable(`cluster ${profile.name} has no executables.${input.codeId} and no ${QE_PW_ID} to find ${input.program} beside`, 'ExecutableMissing');
       const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), '1');
       const jobName = jobNameFor(req.workflowId, req.step, 1);
       const command = [executable.executable, '-in', input.inputFile];

@@ -1,12 +1,13 @@
 /**
  * Activities of the `calculation` workflow: stage the inputs, run the job on an executor, parse the
- * outputs and store artifacts. They return summaries and references only; files stay on disk.
+ * outputs and store artifacts. They return summaries and references only; files stay on disk. What is
+ * written, run, kept and parsed is the code's (`Code` from the registry, by the input's `code`).
  *
  * Two places a calculation can run:
  * - `local`: the worker's own machine; work directory under the worker's settings, files on its disk.
  * - a SLURM cluster: everything through the cluster's Transport (SSH from a central worker, or the local
- *   machine for a worker on the login node). The work directory is under the profile's `workDir`, pw.in and
- *   the batch script are written there, the pseudopotential family is uploaded once per cluster
+ *   machine for a worker on the login node). The work directory is under the profile's `workDir`, the code's
+ *   inputs and the batch script are written there, the pseudopotential family is uploaded once per cluster
  *   (`<workDir>/pseudos/<family>/`), restarts copy the parent's files on the cluster, and the outputs are read
  *   back for parsing and copied into the worker's artifact store.
  * The code's executable comes from the cluster profile's `executables` in both cases (`local`: the built-in
@@ -19,16 +20,15 @@ import { ApplicationFailure } from '@temporalio/common';
 import { log } from '@temporalio/activity';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import type { ValidCalculationInput } from '../domain/calculation.ts';
-import { buildPwInput, type PwParameters } from '../domain/codes/qe/inputs.ts';
-import { buildPwBandsInput } from '../domain/codes/qe/bands.ts';
-import type { RestartFrom } from '../domain/codes/qe/handlers.ts';
+import type { Code, CodeInput, CodeResult, InputSummary, RestartFrom } from '../domain/codes/code.ts';
+import type { CodeParameters } from '../domain/codes/parameters.ts';
+import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
+import { codeById } from '../domain/codes/registry.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import { parsePwOutput, type PwResult } from '../domain/codes/qe/parse.ts';
-import { PW_FILES, pwCommand, pwXmlPath } from '../domain/codes/qe/files.ts';
 import { jobNameFor, LOCAL_CLUSTER, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import { BatchScriptError, renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import type { ArtifactStore } from './artifacts.ts';
-import { loadPseudoFamily } from './pseudos.ts';
+import { loadPseudoFamily, type LoadedFamily } from './pseudos.ts';
 import { activityProfile, executableFor, type ProfileSource } from './scheduler/profiles.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
 import { copyRemoteParentFiles, ensureRemotePseudoFamily, remotePath, withLocalTemp } from './scheduler/staging.ts';
@@ -39,20 +39,20 @@ export interface PrepareRequest {
   input: ValidCalculationInput;
   /** What may change between attempts (repairs): the structure, the overrides, the resources. */
   structure: Structure;
-  overrides: PwParameters;
+  overrides: CodeParameters;
   resources: Resources;
   workflowId: string;
   step: string;
   attempt: number;
-  /** Stage a parent attempt's files: its charge density (`<prefix>.save`) or its whole outdir (full restart). */
+  /** Stage a parent attempt's files (the code's `restartFiles`: pw.x's `<prefix>.save` or its whole outdir). */
   restart?: { fromWorkDir: string; kind: Exclude<RestartFrom, 'scratch'> };
 }
 
 export interface PreparedCalculation {
   job: JobSpec;
-  inputSummary: { kMesh: [number, number, number]; kOffset: [number, number, number]; ecutwfc: number; ecutrho: number };
-  /** The final namelists, for the parser (e.g. scf_must_converge) and for repairs. */
-  parameters: Record<string, Record<string, unknown>>;
+  inputSummary: InputSummary;
+  /** The final parameters (pw.x: namelists), for the parser (e.g. scf_must_converge) and for repairs. */
+  parameters: CodeParameters;
 }
 
 export interface ParseRequest {
@@ -61,39 +61,34 @@ export interface ParseRequest {
   attempt: number;
   workDir: string;
   outcome: JobOutcome;
-  parameters: Record<string, Record<string, unknown>>;
+  parameters: CodeParameters;
+  /** The code that ran (absent in requests made before codes had ids here: pw.x). */
+  code?: string;
   /** The cluster the work directory is on; absent or `local`: the worker's own disk. */
   cluster?: string;
 }
 
 export interface ParsedCalculation {
-  result: PwResult;
+  result: CodeResult;
   artifacts: ArtifactRef[];
 }
 
-/** Where a restart's files come from and go to, relative to the work directories. */
-function parentFilesOf(kind: 'charge-density' | 'full'): string {
-  return kind === 'full' ? PW_FILES.outdir : `${PW_FILES.outdir}/${PW_FILES.prefix}.save`;
-}
-
 /**
- * Copies what a restart reads from its parent: the `<prefix>.save` directory (charge density, XML) for
- * `startingpot='file'`, or the whole outdir (wavefunctions, restart files too) for `restart_mode='restart'`.
- * Copies, not links: the parent's files stay as they were, for provenance and for a later retry.
+ * Copies what a restart reads from its parent (the code's `restartFiles`, e.g. pw.x's `<prefix>.save` directory
+ * for a charge density, or its whole outdir to continue a run). Copies, not links: the parent's files stay as
+ * they were, for provenance and for a later retry.
  */
-async function stageParentFiles(parentDir: string, workDir: string, kind: 'charge-density' | 'full'): Promise<void> {
-  const from = join(parentDir, parentFilesOf(kind));
-  const to = join(workDir, parentFilesOf(kind));
-  if (!existsSync(from)) {
-    throw ApplicationFailure.nonRetryable(`cannot restart from ${from}: the parent calculation left no such files`, 'RestartFilesMissing');
+async function stageParentFiles(code: Code, parentDir: string, workDir: string, kind: Exclude<RestartFrom, 'scratch'>): Promise<void> {
+  for (const rel of code.restartFiles(kind)) {
+    const from = join(parentDir, rel);
+    if (!existsSync(from)) {
+      throw ApplicationFailure.nonRetryable(`cannot restart from ${from}: the parent calculation left no such files`, 'RestartFilesMissing');
+    }
+    await cp(from, join(workDir, rel), { recursive: true });
   }
-  await cp(from, to, { recursive: true });
 }
 
 export const safePathPart = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
-
-/** The files of a pw.x run that are parsed and kept as artifacts, relative to its work directory. */
-const KEPT_FILES = () => [PW_FILES.input, PW_FILES.stdout, PW_FILES.stderr, PW_FILES.crash, pwXmlPath()];
 
 export interface CalculationDeps {
   workRoot: string;
@@ -103,55 +98,52 @@ export interface CalculationDeps {
   profiles: ProfileSource;
 }
 
-function buildInput(req: PrepareRequest, pseudoDir: string, family: Awaited<ReturnType<typeof loadPseudoFamily>>) {
+/** The code's input files for this attempt; a request the code cannot write fails at once (not retried). */
+function writeInput(code: Code, req: PrepareRequest, pseudos: Awaited<ReturnType<typeof loadPseudos>>): CodeInput {
   const { input } = req;
   try {
-    const request = {
+    return code.writeInput({
       structure: req.structure,
       calculation: input.calculation,
       protocol: input.protocol,
-      family: family.family,
-      pseudoDir,
-      outdir: PW_FILES.outdir,
-      prefix: PW_FILES.prefix,
-      kpoints: input.kpoints,
-      electronicType: input.electronicType,
-      valenceElectrons: family.valenceElectrons,
       overrides: req.overrides,
+      ...(input.kpoints ? { kpoints: input.kpoints } : {}),
+      ...(input.kpath ? { kpath: input.kpath } : {}),
+      electronicType: input.electronicType,
       walltimeSeconds: req.resources.walltimeSeconds,
-    };
-    if (input.calculation === 'bands' && input.kpath) {
-      // A band structure along a path: the k-points are the path's (kMesh 0x0x0 says "not a mesh").
-      const bands = buildPwBandsInput({ ...request, path: input.kpath });
-      return { ...bands, kpoints: { mesh: [0, 0, 0] as [number, number, number], offset: [0, 0, 0] as [0 | 1, 0 | 1, 0 | 1] } };
-    }
-    return buildPwInput(request);
+      ...(pseudos ? { pseudos } : {}),
+    });
   } catch (e) {
     // Bad parameters or a structure the family cannot describe: retrying cannot help.
     throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidCalculationInput');
   }
 }
 
-function summaryOf(pw: ReturnType<typeof buildInput>): Omit<PreparedCalculation, 'job'> {
-  return {
-    inputSummary: { kMesh: pw.kpoints.mesh, kOffset: pw.kpoints.offset, ecutwfc: pw.ecutwfc, ecutrho: pw.ecutrho },
-    parameters: pw.parameters as Record<string, Record<string, unknown>>,
-  };
+/** The input's pseudopotential family, when the code uses one; `dirOf` says where the code sees it. */
+async function loadPseudos(code: Code, pseudoRoot: string, name: string, dirOf: (family: LoadedFamily) => Promise<string> | string) {
+  if (code.pseudopotentials !== 'family') return undefined;
+  const family = await loadPseudoFamily(pseudoRoot, name);
+  return { family: family.family, dir: await dirOf(family), valenceElectrons: family.valenceElectrons };
 }
+
+const summaryOf = (written: CodeInput): Omit<PreparedCalculation, 'job'> => ({ inputSummary: written.summary, parameters: written.parameters });
+
+/** The code of a parse request; requests recorded before they named it are pw.x's. */
+const codeOf = (req: ParseRequest): Code => codeById(req.code ?? QE_PW_ID);
 
 export function calculationActivities(deps: CalculationDeps) {
   async function prepareLocal(req: PrepareRequest): Promise<PreparedCalculation> {
     const { input } = req;
+    const code = codeById(input.code);
     const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
     const profile = activityProfile(LOCAL_CLUSTER, deps.profiles);
-    const exe = executableFor(profile, input.code);
-    const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
-    const pw = buildInput(req, family.dir, family);
+    const exe = executableFor(profile, code.id);
+    const written = writeInput(code, req, await loadPseudos(code, deps.pseudoRoot, input.pseudoFamily, (f) => f.dir));
     await mkdir(workDir, { recursive: true });
     // A retried prepare must not touch the files of a job that has already started.
     if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
-      if (req.restart) await stageParentFiles(req.restart.fromWorkDir, workDir, req.restart.kind);
-      await writeFile(join(workDir, PW_FILES.input), pw.text);
+      if (req.restart) await stageParentFiles(code, req.restart.fromWorkDir, workDir, req.restart.kind);
+      for (const [name, text] of Object.entries(written.files)) await writeFile(join(workDir, name), text);
     }
     const environment = { ...profile.environment, ...exe.environment };
     return {
@@ -159,13 +151,13 @@ export function calculationActivities(deps: CalculationDeps) {
         jobName: jobNameFor(req.workflowId, req.step, req.attempt),
         step: req.step,
         workDir,
-        command: pwCommand(exe.executable),
-        stdoutFile: PW_FILES.stdout,
-        stderrFile: PW_FILES.stderr,
+        command: code.command(exe.executable),
+        stdoutFile: code.files.stdout,
+        stderrFile: code.files.stderr,
         resources: req.resources,
         ...(Object.keys(environment).length ? { environment } : {}),
       },
-      ...summaryOf(pw),
+      ...summaryOf(written),
     };
   }
 
@@ -175,17 +167,17 @@ export function calculationActivities(deps: CalculationDeps) {
     if (profile.scheduler !== 'slurm') {
       throw ApplicationFailure.nonRetryable(`cluster ${cluster} has scheduler "${profile.scheduler}"; the slurm executor needs a SLURM profile`, 'ClusterProfileError');
     }
-    const exe = executableFor(profile, input.code);
+    const code = codeById(input.code);
+    const exe = executableFor(profile, code.id);
     const t = transportFor(profile);
     const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
-    const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
-    const pseudoDir = await ensureRemotePseudoFamily(t, profile, family);
-    const pw = buildInput(req, pseudoDir, family);
+    const written = writeInput(code, req, await loadPseudos(code, deps.pseudoRoot, input.pseudoFamily, (f) => ensureRemotePseudoFamily(t, profile, f)));
     const jobName = jobNameFor(req.workflowId, req.step, req.attempt);
-    const command = pwCommand(exe.executable);
+    const command = code.command(exe.executable);
+    const { stdout: stdoutFile, stderr: stderrFile } = code.files;
     let script: string;
     try {
-      script = renderBatchScript({ jobName, workDir, command, stdoutFile: PW_FILES.stdout, stderrFile: PW_FILES.stderr, resources: req.resources, profile, executable: exe });
+      script = renderBatchScript({ jobName, workDir, command, stdoutFile, stderrFile, resources: req.resources, profile, executable: exe });
     } catch (e) {
       if (e instanceof BatchScriptError) throw ApplicationFailure.nonRetryable(e.message, 'InvalidResources');
       throw e;
@@ -195,10 +187,9 @@ export function calculationActivities(deps: CalculationDeps) {
     const submitted = (await t.exists(remotePath(workDir, SLURM_FILES.sbatchJobId))) || (await t.exists(remotePath(workDir, SLURM_FILES.jobId)));
     if (!submitted) {
       if (req.restart) {
-        const rel = parentFilesOf(req.restart.kind);
-        await copyRemoteParentFiles(t, remotePath(req.restart.fromWorkDir, rel), remotePath(workDir, rel));
+        for (const rel of code.restartFiles(req.restart.kind)) await copyRemoteParentFiles(t, remotePath(req.restart.fromWorkDir, rel), remotePath(workDir, rel));
       }
-      await t.writeFile(remotePath(workDir, PW_FILES.input), pw.text);
+      for (const [name, text] of Object.entries(written.files)) await t.writeFile(remotePath(workDir, name), text);
       await t.writeFile(remotePath(workDir, SLURM_FILES.script), script, { mode: 0o755 });
     }
     return {
@@ -207,23 +198,24 @@ export function calculationActivities(deps: CalculationDeps) {
         step: req.step,
         workDir,
         command,
-        stdoutFile: PW_FILES.stdout,
-        stderrFile: PW_FILES.stderr,
+        stdoutFile,
+        stderrFile,
         resources: req.resources,
         executor: 'slurm',
         cluster,
         batchScript: remotePath(workDir, SLURM_FILES.script),
       },
-      ...summaryOf(pw),
+      ...summaryOf(written),
     };
   }
 
   async function parseLocal(req: ParseRequest): Promise<ParsedCalculation> {
+    const code = codeOf(req);
     const read = async (name: string) => (existsSync(join(req.workDir, name)) ? readFile(join(req.workDir, name), 'utf8') : undefined);
-    const result = await parse(req, read);
+    const result = await parse(code, req, read);
     const artifacts: ArtifactRef[] = [];
     const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
-    for (const name of KEPT_FILES()) {
+    for (const name of code.files.kept) {
       const path = join(req.workDir, name);
       if (existsSync(path)) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
     }
@@ -232,11 +224,12 @@ export function calculationActivities(deps: CalculationDeps) {
 
   /** Downloads the kept files once (to a private temporary directory), parses them there, stores them. */
   async function parseOnCluster(req: ParseRequest, cluster: string): Promise<ParsedCalculation> {
+    const code = codeOf(req);
     const profile = activityProfile(cluster, deps.profiles);
     const t = transportFor(profile);
     return withLocalTemp(async (tmp) => {
       const local = new Map<string, string>();
-      for (const name of KEPT_FILES()) {
+      for (const name of code.files.kept) {
         const to = join(tmp, name.replace(/\//g, '__'));
         try {
           await t.download(remotePath(req.workDir, name), to);
@@ -245,7 +238,7 @@ export function calculationActivities(deps: CalculationDeps) {
           if (!(e instanceof TransportFileError && e.code === 'ENOENT')) throw e;
         }
       }
-      const result = await parse(req, async (name) => (local.has(name) ? readFile(local.get(name)!, 'utf8') : undefined));
+      const result = await parse(code, req, async (name) => (local.has(name) ? readFile(local.get(name)!, 'utf8') : undefined));
       const artifacts: ArtifactRef[] = [];
       const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
       for (const [name, path] of local) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
@@ -253,12 +246,12 @@ export function calculationActivities(deps: CalculationDeps) {
     });
   }
 
-  async function parse(req: ParseRequest, read: (name: string) => Promise<string | undefined>): Promise<PwResult> {
-    return parsePwOutput({
-      stdout: await read(PW_FILES.stdout),
-      xml: await read(pwXmlPath()),
-      crash: await read(PW_FILES.crash),
-      processExitStatus: req.outcome.exitStatus,
+  async function parse(code: Code, req: ParseRequest, read: (name: string) => Promise<string | undefined>): Promise<CodeResult> {
+    const files: Record<string, string | undefined> = {};
+    for (const name of code.files.kept) files[name] = await read(name);
+    return code.parse({
+      files,
+      ...(req.outcome.exitStatus !== undefined ? { processExitStatus: req.outcome.exitStatus } : {}),
       schedulerOutOfWalltime: req.outcome.state === 'timeout',
       parameters: req.parameters,
     });

@@ -13,12 +13,11 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { describeZodError } from '../domain/calculation.ts';
-import { codeCanRun, EXECUTABLE_OF } from '../domain/plan/capabilities.ts';
+import type { StepType } from '../domain/calculation-types.ts';
+import { codeCanRun, executableOf, type CodeName } from '../domain/codes/catalog.ts';
 import {
   WorkflowPlanSchema,
-  type CodeName,
   type StepResources,
-  type StepType,
   type WorkflowPlan,
   type WorkflowPlanInput,
   type WorkflowStepInput,
@@ -228,7 +227,7 @@ export function buildPlan(
     throw new BuildError(`onCluster("${cluster}"): ${e instanceof ClusterProfileError ? e.message : (e as Error).message}`);
   }
   for (const step of steps) {
-    const exe = EXECUTABLE_OF[step.code];
+    const exe = executableOf(step.code);
     if (!(exe in profile.executables)) throw new BuildError(`step "${step.name}": cluster ${cluster} has no ${step.code} (no "${exe}" in its executables)`);
     const reason = unsupportedStepReason(step, { cluster, steps: steps.map((s) => ({ name: s.name, type: s.type, dependsOn: s.dependsOn ?? [] })) });
     if (reason) throw new BuildError(reason);

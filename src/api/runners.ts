@@ -7,7 +7,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { CodeName, StepResources, StepType, WorkflowPlan, WorkflowStepInput } from '../domain/plan/plan.ts';
+import type { StepType } from '../domain/calculation-types.ts';
+import type { CodeName } from '../domain/codes/catalog.ts';
+import type { StepResources, WorkflowPlan, WorkflowStepInput } from '../domain/plan/plan.ts';
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import { createHash, randomUUID } from 'node:crypto';
-import type { CodeName } from '../domain/plan/plan.ts';
+import type { CodeName } from '../domain/codes/catalog.ts';
+import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
@@ -65,7 +66,7 @@ export class StandardAnalysis {
     return {
       notes,
       input: {
-        code: 'qe-pw',
+        code: QE_PW_ID,
         structure: s,
         protocol: o.protocol ?? 'moderate',
         recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },

@@ -40,15 +40,9 @@
  *    Without a profile nothing is capped and everything runs on one node.
  * 6. Walltime is rounded up to whole minutes.
  */
+import { calculationTypeOf, type CalculationType } from '../domain/calculation-types.ts';
+import { codeFamily, GPU_CODE_FAMILIES, type CodeFamily } from '../domain/codes/catalog.ts';
 import { findPartition, formatWalltime, partitionWalltimeSeconds, type ClusterProfile, type Partition } from './schema.ts';
-
-export const CODE_FAMILIES = ['qe', 'vasp', 'yambo', 'crystal23', 'wannier90', 'phonopy', 'boltztrap2'] as const;
-export type CodeFamily = (typeof CODE_FAMILIES)[number];
-/** Codes with GPU builds. */
-export const GPU_CODES: readonly CodeFamily[] = ['vasp', 'qe', 'yambo'];
-
-export const CALCULATION_TYPES = ['scf', 'nscf', 'bands', 'dos', 'relax', 'vc-relax', 'elastic', 'md', 'phonon', 'gw', 'bse', 'wannier', 'transport'] as const;
-export type CalculationType = (typeof CALCULATION_TYPES)[number];
 
 export interface ResourceRequest {
   /** A code family (`qe`, `vasp`, ...) or a code id (`qe-pw`, `vasp-std`, `yambo-p2y`) or an alias (`quantum_espresso`). */
@@ -108,60 +102,6 @@ const CALC: Record<CalculationType, { ranks: number; walltime: number; gbPerRank
   transport: { ranks: 1, walltime: 1, gbPerRank: 2 },
 };
 
-const CODE_ALIASES: Record<string, CodeFamily> = {
-  qe: 'qe',
-  quantum_espresso: 'qe',
-  'quantum-espresso': 'qe',
-  quantumespresso: 'qe',
-  espresso: 'qe',
-  vasp: 'vasp',
-  yambo: 'yambo',
-  crystal: 'crystal23',
-  crystal23: 'crystal23',
-  wannier: 'wannier90',
-  wannier90: 'wannier90',
-  phonopy: 'phonopy',
-  boltztrap: 'boltztrap2',
-  boltztrap2: 'boltztrap2',
-  btp2: 'boltztrap2',
-};
-
-const CALC_ALIASES: Record<string, CalculationType> = {
-  g0w0: 'gw',
-  gw0: 'gw',
-  evgw: 'gw',
-  optical: 'bse',
-  optics: 'bse',
-  dfpt: 'phonon',
-  phonons: 'phonon',
-  ph: 'phonon',
-  vc_relax: 'vc-relax',
-  vcrelax: 'vc-relax',
-  relaxation: 'relax',
-  band: 'bands',
-  wannier90: 'wannier',
-};
-
-/** The code family of a code id or alias: `qe-pw` → `qe`, `vasp_std` → `vasp`. Throws for unknown codes. */
-export function codeFamily(code: string): CodeFamily {
-  const c = code.trim().toLowerCase();
-  const direct = CODE_ALIASES[c];
-  if (direct) return direct;
-  const prefix = c.split(/[-_.]/)[0] ?? '';
-  const byPrefix = CODE_ALIASES[prefix];
-  if (byPrefix) return byPrefix;
-  throw new Error(`unknown code "${code}"; known codes: ${CODE_FAMILIES.join(', ')} (or ids such as qe-pw, vasp-std)`);
-}
-
-export function calculationTypeOf(type: string | undefined): CalculationType {
-  if (type === undefined) return 'scf';
-  const t = type.trim().toLowerCase();
-  if ((CALCULATION_TYPES as readonly string[]).includes(t)) return t as CalculationType;
-  const alias = CALC_ALIASES[t];
-  if (alias) return alias;
-  throw new Error(`unknown calculation type "${type}"; known: ${CALCULATION_TYPES.join(', ')}`);
-}
-
 /** Resource estimate for one calculation, fitted to `profile` when given. See the rules above. */
 export function getOptimalResources(req: ResourceRequest, profile?: ClusterProfile): ResourceEstimate {
   if (!Number.isInteger(req.systemSize) || req.systemSize < 1) {
@@ -202,7 +142,7 @@ export function getOptimalResources(req: ResourceRequest, profile?: ClusterProfi
   }
   let useGpu = false;
   if (req.useGpu) {
-    if (!GPU_CODES.includes(code)) notes.push(`GPU requested but ${code} has no GPU build here (GPU codes: ${GPU_CODES.join(', ')}): CPU`);
+    if (!GPU_CODE_FAMILIES.includes(code)) notes.push(`GPU requested but ${code} has no GPU build here (GPU codes: ${GPU_CODE_FAMILIES.join(', ')}): CPU`);
     else if (!profile) useGpu = true;
     else {
       const gpuPartition = partition ?? profile.partitions.find((p) => p.gpusPerNode > 0);

@@ -5,25 +5,27 @@
  */
 import { z } from 'zod';
 import type { ArtifactRef, RemoteFolder } from './artifacts.ts';
+import type { CodeResult, InputSummary, RestartFrom } from './codes/code.ts';
+import type { CodeParameters, ParameterChanges } from './codes/parameters.ts';
+import { findCode, registeredCodeIds } from './codes/registry.ts';
 import { ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
-import { StructureSchema } from './structure/schema.ts';
-import { PwKpointsSchema, PwParametersSchema } from './codes/qe/inputs.ts';
-import { PROTOCOL_NAMES } from './codes/qe/protocols.ts';
-import type { PwResult } from './codes/qe/parse.ts';
-import type { PwChanges, RestartFrom } from './codes/qe/handlers.ts';
+import { PROTOCOL_NAMES } from './protocols.ts';
 import { RecoveryPolicySchema } from './recovery/strategy.ts';
+import { KpointsSchema } from './structure/kpoints.ts';
+import { StructureSchema } from './structure/schema.ts';
 import type { Structure } from './structure/structure.ts';
 
 export { PROTOCOL_NAMES };
-export const PW_CALCULATIONS = ['scf', 'nscf', 'bands', 'relax', 'vc-relax'] as const;
 
-export const CalculationInputSchema = z.object({
-  code: z.literal('qe-pw'),
+export const CalculationFieldsSchema = z.object({
+  /** A registered code's id (codes/registry.ts), e.g. `qe-pw`. */
+  code: z.string().refine((id) => findCode(id) !== undefined, { error: (iss) => `unknown code ${JSON.stringify(iss.input)} (registered: ${registeredCodeIds().join(', ')})` }),
   structure: StructureSchema,
-  calculation: z.enum(PW_CALCULATIONS),
+  /** One of the code's calculation types (checked against the code below). */
+  calculation: z.string().min(1).max(32),
   protocol: z.enum(PROTOCOL_NAMES).default('moderate'),
   /** k-points; default: the protocol's k-point distance. */
-  kpoints: PwKpointsSchema.optional(),
+  kpoints: KpointsSchema.optional(),
   /** A `bands` calculation's path as crystal_b vertices [label, [x, y, z], points to the next vertex]. */
   kpath: z
     .array(z.tuple([z.string().min(1).max(16), z.tuple([z.number(), z.number(), z.number()]), z.number().int().positive().max(10_000)]))
@@ -31,8 +33,8 @@ export const CalculationInputSchema = z.object({
     .optional(),
   /** Smearing or fixed occupations; `auto` guesses from the elements (metal only if all are metals). */
   electronicType: z.enum(['auto', 'insulator', 'metal']).default('auto'),
-  /** Namelist overrides, applied after the protocol. */
-  parameters: PwParametersSchema.optional(),
+  /** The code's parameter overrides (pw.x: namelists), applied after the protocol; checked by the code's schema. */
+  parameters: z.unknown().optional(),
   /** Name of a pseudopotential family under the worker's pseudo directory. */
   pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
   executor: ExecutorSpecSchema.default({ kind: 'local' }),
@@ -46,6 +48,30 @@ export const CalculationInputSchema = z.object({
   /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
   analysis: z.string().min(1).max(64).default('scf'),
 });
+
+/**
+ * The code's own checks of a calculation input (its calculation types, its parameters schema), as a zod
+ * transform: the parameters come out normalised by the code's schema.
+ */
+export function checkedByCode<T extends { code: string; calculation?: string; parameters?: unknown }>(
+  input: T,
+  ctx: z.core.$RefinementCtx,
+): Omit<T, 'parameters'> & { parameters: CodeParameters } {
+  const code = findCode(input.code);
+  if (!code) return z.NEVER; // reported by the `code` field
+  if (input.calculation !== undefined && !(code.calculations as readonly string[]).includes(input.calculation)) {
+    ctx.addIssue({ code: 'custom', path: ['calculation'], message: `${code.program} (${code.id}) does not run "${input.calculation}" (it runs ${code.calculations.join(', ')})` });
+  }
+  const parameters = code.parametersSchema.safeParse(input.parameters ?? {});
+  if (!parameters.success) {
+    for (const issue of parameters.error.issues) ctx.addIssue({ code: 'custom', path: ['parameters', ...issue.path], message: issue.message });
+    return z.NEVER;
+  }
+  return { ...input, parameters: parameters.data as CodeParameters };
+}
+
+/** A calculation's input: the fields above, with the calculation and the parameters checked by its code. */
+export const CalculationInputSchema = CalculationFieldsSchema.transform(checkedByCode);
 export type CalculationInput = z.input<typeof CalculationInputSchema>;
 export type ValidCalculationInput = z.output<typeof CalculationInputSchema>;
 
@@ -60,13 +86,13 @@ export interface AttemptRecord {
   /** Which parent files this attempt started from. */
   restartFrom: RestartFrom;
   /** After this attempt: restart (with the handler and its changes), finish, or fail. */
-  decision: { action: 'restart' | 'finish' | 'fail'; handler?: string; message: string; changes?: PwChanges };
+  decision: { action: 'restart' | 'finish' | 'fail'; handler?: string; message: string; changes?: ParameterChanges };
   artifacts: ArtifactRef[];
 }
 
-export interface CalculationResult {
+export interface CalculationResult<R extends CodeResult = CodeResult> {
   workflowId: string;
-  code: 'qe-pw';
+  code: string;
   calculation: ValidCalculationInput['calculation'];
   protocol: ValidCalculationInput['protocol'];
   formula: string;
@@ -75,11 +101,12 @@ export interface CalculationResult {
   exitCode: number;
   exitName: string;
   exitMessage: string;
-  outputs: PwResult;
+  /** The code's parsed result (pw.x: `PwResult`). */
+  outputs: R;
   /** The structure the calculation ended with (a relaxation's output structure, else the input). */
   finalStructure: Structure;
   /** The k-mesh and cutoffs that were actually used. */
-  inputSummary: { kMesh: [number, number, number]; kOffset: [number, number, number]; ecutwfc: number; ecutrho: number };
+  inputSummary: InputSummary;
   attempts: AttemptRecord[];
   artifacts: ArtifactRef[];
   remoteFolder: RemoteFolder;

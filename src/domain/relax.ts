@@ -3,7 +3,8 @@
  * vc-relax, decide whether the geometry can be trusted or another relaxation is needed. Pure, so the
  * workflow stays deterministic and the rule is unit-tested on its own.
  */
-import { PROTOCOLS, type ProtocolName } from './codes/qe/protocols.ts';
+import { PROTOCOLS } from './codes/qe/protocols.ts';
+import type { ProtocolName } from './protocols.ts';
 import { kMeshDensityOk, kMeshFromDistance } from './structure/kpoints.ts';
 import { volume } from './structure/lattice.ts';
 import type { Mat3 } from './structure/structure.ts';

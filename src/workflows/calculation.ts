@@ -1,6 +1,7 @@
 /**
- * `calculation`: one code run to success or a clear failure, the PwBaseWorkChain pattern:
- * prepare → start → wait → parse → decide (finish, fail, or repair and restart), up to a bound.
+ * `calculation`: one code run to success or a clear failure, the PwBaseWorkChain pattern for every code:
+ * prepare → start → wait → parse → decide (finish, fail, or repair and restart), up to a bound. The code
+ * (its handlers, what success is, its output structure) comes from the registry by the input's `code`.
  * Every side effect is an activity; this file only decides, so a restarted worker replays it and carries on.
  *
  * Where it runs is the input's `executor`: `{ kind: 'local' }` (the worker's machine; activities on this
@@ -29,12 +30,11 @@ import {
   type CalculationResult,
   type ValidCalculationInput,
 } from '../domain/calculation.ts';
-import { toRepairRecord, type PwRepairRecord, type RestartFrom } from '../domain/codes/qe/handlers.ts';
-import type { PwParameters } from '../domain/codes/qe/inputs.ts';
-import type { PwResult } from '../domain/codes/qe/parse.ts';
-import { structureFromPwOutput } from '../domain/codes/qe/restart.ts';
+import type { Code, CodeResult, RepairRecord, RestartFrom } from '../domain/codes/code.ts';
+import type { CodeParameters } from '../domain/codes/parameters.ts';
+import { codeById } from '../domain/codes/registry.ts';
 import { clusterOf, executorTaskQueue, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
-import { decideRecovery } from '../domain/recovery/strategy.ts';
+import { decideRecovery, toRepairRecord } from '../domain/recovery/strategy.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
@@ -76,6 +76,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     throw ApplicationFailure.nonRetryable(`invalid calculation input: ${describeZodError(parsed.error)}`, 'InvalidCalculationInput');
   }
   const input: ValidCalculationInput = parsed.data;
+  const code = codeById(input.code);
   const { workflowId, taskQueue } = workflowInfo();
   const formula = cellFormula(input.structure);
   const cluster = clusterOf(input.executor);
@@ -93,14 +94,14 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
 
   // What a repair may change between attempts.
   let structure: Structure = input.structure;
-  let overrides: PwParameters = input.parameters ?? {};
+  let overrides: CodeParameters = input.parameters;
   let resources: Resources = input.resources;
   let restart: { fromWorkDir: string; kind: RestartFrom } = input.parent
     ? { fromWorkDir: input.parent.workDir, kind: input.parent.kind }
     : { fromWorkDir: '', kind: 'scratch' };
   const attempts: AttemptRecord[] = [];
-  const repairs: PwRepairRecord[] = [];
-  const step = 'pw';
+  const repairs: RepairRecord[] = [];
+  const step = code.step;
 
   for (let attempt = 1; ; attempt++) {
     progress.attempt = attempt;
@@ -162,8 +163,9 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       : await fileWork.parseCalculation(parseRequest);
 
     const decision = decideRecovery(input.recovery, {
+      code,
       calculation: input.calculation,
-      parameters: prepared.parameters as PwParameters,
+      parameters: prepared.parameters,
       overrides,
       structure,
       result,
@@ -211,7 +213,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       exitName: result.exitName,
       exitMessage: ok ? result.exitMessage : decision.message,
       outputs: result,
-      finalStructure: decision.structure ?? (ok ? relaxedStructure(input.calculation, result, structure) : structure),
+      finalStructure: decision.structure ?? (ok ? relaxedStructure(code, input.calculation, result, structure) : structure),
       inputSummary: prepared.inputSummary,
       attempts,
       artifacts,
@@ -224,7 +226,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     if (!ok) {
       // The parsed result travels with the failure: nothing computed is lost.
       throw ApplicationFailure.nonRetryable(
-        `pw.x ${input.calculation} failed after ${attempt} attempt(s): ${result.exitCode} ${result.exitName}: ${decision.message}`,
+        `${code.program} ${input.calculation} failed after ${attempt} attempt(s): ${result.exitCode} ${result.exitName}: ${decision.message}`,
         'CalculationFailed',
         summary,
       );
@@ -234,10 +236,10 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
 }
 
 /** A relaxation's output structure (the input structure for other calculations, or when none was printed). */
-function relaxedStructure(calculation: ValidCalculationInput['calculation'], result: PwResult, start: Structure): Structure {
-  if (calculation !== 'relax' && calculation !== 'vc-relax') return start;
+function relaxedStructure(code: Code, calculation: string, result: CodeResult, start: Structure): Structure {
+  if (!(code.relaxations as readonly string[]).includes(calculation)) return start;
   try {
-    return structureFromPwOutput(result, start);
+    return code.outputStructure(result, start);
   } catch {
     return start;
   }

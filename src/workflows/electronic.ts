@@ -7,10 +7,11 @@
 import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
-import type { CalculationInput, CalculationResult } from '../domain/calculation.ts';
+import type { CalculationInput } from '../domain/calculation.ts';
+import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
 import { executorTaskQueue } from '../domain/jobs.ts';
-import { calculation } from './calculation.ts';
+import { executePwCalculation } from './pw-calculation.ts';
 import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
@@ -21,15 +22,15 @@ export const analysisWork = proxyActivities<Activities>({
 });
 
 export interface BandsRun {
-  calculation: CalculationResult;
+  calculation: PwCalculationResult;
   path: KPathInfo;
   analysis: BandsAnalysis;
 }
 
 /** pw.x `bands` along the structure's standard k-path (from the scf's charge density), then the gap analysis. */
-export async function runBands(o: { childId: string; base: CalculationInput; scf: CalculationResult; pointsPerSegment: number; artifactPrefix: string }): Promise<BandsRun> {
+export async function runBands(o: { childId: string; base: CalculationInput; scf: PwCalculationResult; pointsPerSegment: number; artifactPrefix: string }): Promise<BandsRun> {
   const path = await analysisWork.kPathFor({ structure: o.base.structure, pointsPerSegment: o.pointsPerSegment });
-  const result = await executeChild(calculation, {
+  const result = await executePwCalculation({
     workflowId: o.childId,
     args: [
       {
@@ -52,7 +53,7 @@ export async function runBands(o: { childId: string; base: CalculationInput; scf
 }
 
 export interface DosRun {
-  calculation: CalculationResult;
+  calculation: PwCalculationResult;
   analysis: DosAnalysis;
 }
 
@@ -64,7 +65,7 @@ export interface DosRun {
 export async function runDos(o: {
   childId: string;
   base: CalculationInput;
-  scf: CalculationResult;
+  scf: PwCalculationResult;
   mesh?: [number, number, number];
   projected: boolean;
   workflowId: string;
@@ -75,7 +76,7 @@ export async function runDos(o: {
   const parameters = withScfBands(o.base.parameters, o.scf);
   // Tetrahedra: the DOS of an insulator without smearing tails into the gap.
   parameters.system = { ...parameters.system, occupations: 'tetrahedra' };
-  const result = await executeChild(calculation, {
+  const result = await executePwCalculation({
     workflowId: o.childId,
     args: [{ ...o.base, calculation: 'nscf', kpoints: { mesh }, parent: chargeDensityOf(o.scf), parameters }],
   });
@@ -105,10 +106,10 @@ export async function runDos(o: {
   return { calculation: result, analysis };
 }
 
-const chargeDensityOf = (scf: CalculationResult) => ({ workDir: scf.remoteFolder.path, kind: 'charge-density' as const });
+const chargeDensityOf = (scf: PwCalculationResult) => ({ workDir: scf.remoteFolder.path, kind: 'charge-density' as const });
 
 /** Bands and nscf need the scf's empty bands too (an insulator's scf already has some; see insulatorBands). */
-function withScfBands(parameters: CalculationInput['parameters'], scf: CalculationResult): PwParameters {
+function withScfBands(parameters: CalculationInput['parameters'], scf: PwCalculationResult): PwParameters {
   const p: PwParameters = JSON.parse(JSON.stringify(parameters ?? {})); // (no structuredClone in the workflow sandbox)
   const nbnd = scf.outputs.numberOfBands;
   if (nbnd !== undefined && p.system?.nbnd === undefined) p.system = { ...p.system, nbnd };

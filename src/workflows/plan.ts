@@ -15,14 +15,14 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { CalculationResult } from '../domain/calculation.ts';
+import { QE_PW_ID, type PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { describeZodError } from '../domain/calculation.ts';
 import { readySteps, WorkflowPlanSchema, type WorkflowPlan, type WorkflowPlanInput } from '../domain/plan/plan.ts';
 import { bandsStepOptions, calculationInputForStep, dosStepOptions, scfStepFor, unsupportedStepReason } from '../domain/plan/steps.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
-import { calculation } from './calculation.ts';
+import { executePwCalculation } from './pw-calculation.ts';
 import { runBands, runDos } from './electronic.ts';
 import { relax } from './relax.ts';
 
@@ -37,7 +37,7 @@ export interface PlanProgress {
   message: string;
   steps: { name: string; type: string; status: StepStatus; workflowId: string; error?: string }[];
   /** Results of the steps finished so far (small summaries, not files). */
-  results: Record<string, CalculationResult>;
+  results: Record<string, PwCalculationResult>;
 }
 export const planProgressQuery = defineQuery<PlanProgress>('progress');
 
@@ -54,7 +54,7 @@ export interface PlanResult {
   formula: string;
   ok: boolean;
   steps: PlanProgress['steps'];
-  results: Record<string, CalculationResult>;
+  results: Record<string, PwCalculationResult>;
   /** Bands / DOS steps: gap, path, DOS (absent in results of plans without such steps). */
   analyses?: Record<string, StepAnalysis>;
 }
@@ -107,11 +107,11 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
     update(name, 'running', `${name}: running ${step.type} (${step.code})`);
     try {
       const input = calculationInputForStep(p, step, progress.results);
-      let result: CalculationResult;
+      let result: PwCalculationResult;
       if (step.type === 'relax') {
         // A relax step is the full PwRelaxWorkChain loop, not a single vc-relax.
         const { calculation: _calculation, kpoints: _kpoints, parent: _parent, analysis: _analysis, ...relaxInput } = input;
-        result = await executeChild(relax, { workflowId: entry(name).workflowId, args: [relaxInput] });
+        result = await executeChild(relax, { workflowId: entry(name).workflowId, args: [{ ...relaxInput, code: QE_PW_ID }] });
       } else if (step.type === 'bands' || step.type === 'dos') {
         // Its scf has completed (a dependency), so its charge density is there to restart from.
         const scf = progress.results[scfStepFor(p.steps, step)!]!;
@@ -129,7 +129,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
           result = run.calculation;
         }
       } else {
-        result = await executeChild(calculation, { workflowId: entry(name).workflowId, args: [input] });
+        result = await executePwCalculation({ workflowId: entry(name).workflowId, args: [input] });
       }
       progress.results[name] = result;
       update(name, 'completed', `${name}: done`);
@@ -137,7 +137,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
       failed.add(name);
       const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : err;
       if (cause instanceof ApplicationFailure && cause.type === 'CalculationFailed' && cause.details?.[0]) {
-        progress.results[name] = cause.details[0] as CalculationResult;
+        progress.results[name] = cause.details[0] as PwCalculationResult;
       }
       update(name, 'failed', `${name}: failed`, (cause as Error).message);
     } finally {

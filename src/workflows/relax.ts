@@ -6,20 +6,26 @@
  */
 import { ApplicationFailure, executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
-import { CalculationInputSchema, describeZodError, type CalculationResult } from '../domain/calculation.ts';
+import { CalculationFieldsSchema, checkedByCode, describeZodError } from '../domain/calculation.ts';
+import { QE_PW_ID, type PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { PROTOCOLS } from '../domain/codes/qe/protocols.ts';
 import { relaxVerdict, type RelaxVerdict } from '../domain/relax.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { kMeshFromDistance } from '../domain/structure/kpoints.ts';
 import type { Mat3 } from '../domain/structure/structure.ts';
-import { calculation } from './calculation.ts';
+import { executePwCalculation } from './pw-calculation.ts';
 
-export const RelaxInputSchema = CalculationInputSchema.omit({ calculation: true, kpoints: true, parent: true, analysis: true }).extend({
-  /** Full relaxations at most (the initial one not counted). */
-  maxIterations: z.number().int().min(1).max(20).default(5),
-  /** Start with a vc-relax on the `fast` protocol (looser, cheaper, more robust far from the minimum). */
-  initialRelax: z.boolean().default(true),
-});
+/** The relax loop's fields (standard.ts extends them); `RelaxInputSchema` adds the code's checks. */
+export const RelaxFieldsSchema = CalculationFieldsSchema.omit({ calculation: true, kpoints: true, parent: true, analysis: true })
+  .extend({
+    /** The PwRelaxWorkChain loop reads pw.x's stress and cell: pw.x only. */
+    code: z.literal(QE_PW_ID),
+    /** Full relaxations at most (the initial one not counted). */
+    maxIterations: z.number().int().min(1).max(20).default(5),
+    /** Start with a vc-relax on the `fast` protocol (looser, cheaper, more robust far from the minimum). */
+    initialRelax: z.boolean().default(true),
+  });
+export const RelaxInputSchema = RelaxFieldsSchema.transform(checkedByCode);
 export type RelaxInput = z.input<typeof RelaxInputSchema>;
 
 export interface RelaxIteration extends Omit<RelaxVerdict, 'nextKMesh'> {
@@ -30,7 +36,7 @@ export interface RelaxIteration extends Omit<RelaxVerdict, 'nextKMesh'> {
   exitCode: number;
 }
 
-export interface RelaxResult extends CalculationResult {
+export interface RelaxResult extends PwCalculationResult {
   relax: {
     latticeBefore: Mat3;
     latticeAfter: Mat3;
@@ -52,17 +58,17 @@ export async function relax(raw: RelaxInput): Promise<RelaxResult> {
   let initialRelaxWorkflowId: string | undefined;
   if (initialRelax) {
     initialRelaxWorkflowId = `${workflowId}-initial`;
-    const first = await executeChild(calculation, { workflowId: initialRelaxWorkflowId, args: [{ ...base, structure, protocol: 'fast' }] });
+    const first = await executePwCalculation({ workflowId: initialRelaxWorkflowId, args: [{ ...base, structure, protocol: 'fast' }] });
     structure = first.finalStructure;
   }
 
   const protocol = PROTOCOLS[input.protocol];
   let kMesh = kMeshFromDistance(structure.lattice, protocol.kpointsDistance, { forceParity: protocol.kpointsForceParity });
   const iterations: RelaxIteration[] = [];
-  let last: CalculationResult | undefined;
+  let last: PwCalculationResult | undefined;
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     const childId = `${workflowId}-full-${iteration}`;
-    last = await executeChild(calculation, { workflowId: childId, args: [{ ...base, structure, kpoints: { mesh: kMesh } }] });
+    last = await executePwCalculation({ workflowId: childId, args: [{ ...base, structure, kpoints: { mesh: kMesh } }] });
     const verdict = relaxVerdict({
       protocol: input.protocol,
       latticeBefore: structure.lattice,

@@ -9,17 +9,18 @@ import { z } from 'zod';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import { gapCharacter } from '../domain/analysis/bandgap.ts';
-import { describeZodError, type CalculationResult } from '../domain/calculation.ts';
+import { checkedByCode, describeZodError } from '../domain/calculation.ts';
+import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
 import type { Mat3 } from '../domain/structure/structure.ts';
-import { calculation } from './calculation.ts';
+import { executePwCalculation } from './pw-calculation.ts';
 import { analysisWork, runBands, runDos } from './electronic.ts';
-import { relax, RelaxInputSchema, type RelaxResult } from './relax.ts';
+import { relax, RelaxFieldsSchema, type RelaxResult } from './relax.ts';
 
 const kMesh = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
 
-export const StandardInputSchema = RelaxInputSchema.extend({
+export const StandardInputSchema = RelaxFieldsSchema.extend({
   includeRelax: z.boolean().default(true),
   includeBands: z.boolean().default(true),
   includeDos: z.boolean().default(true),
@@ -29,7 +30,7 @@ export const StandardInputSchema = RelaxInputSchema.extend({
   dosMesh: kMesh.optional(),
   /** Also projwfc.x (projected DOS, Löwdin charges). */
   projected: z.boolean().default(true),
-});
+}).transform(checkedByCode);
 export type StandardInput = z.input<typeof StandardInputSchema>;
 
 export interface LatticeSummary {
@@ -80,11 +81,11 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     { key: SEARCH_ATTRIBUTE_KEYS.code, value: input.code },
   ]);
   const steps: AnalysisResults['steps'] = [];
-  const record = (name: string, childId: string, r: CalculationResult) =>
+  const record = (name: string, childId: string, r: PwCalculationResult) =>
     steps.push({ name, workflowId: childId, attempts: r.attempts.length, exitCode: r.exitCode, handlers: r.attempts.flatMap((a) => (a.decision.handler ? [a.decision.handler] : [])) });
   const notes: string[] = [];
   let cpuSeconds = 0;
-  const account = (r: CalculationResult) => {
+  const account = (r: PwCalculationResult) => {
     cpuSeconds += (r.outputs.cpuTimeSeconds ?? r.outputs.wallTimeSeconds ?? 0) * common.resources.mpiRanks;
   };
 
@@ -100,7 +101,7 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   // The scf's input; bands and DOS start from it as plan steps do (./electronic.ts).
   const base = { ...common, structure, calculation: 'scf' as const, analysis: 'standard' };
   const scfId = `${workflowId}-scf`;
-  const scf = await executeChild(calculation, { workflowId: scfId, args: [base] });
+  const scf = await executePwCalculation({ workflowId: scfId, args: [base] });
   record('scf', scfId, scf);
   account(scf);
 

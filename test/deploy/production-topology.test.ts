@@ -19,6 +19,7 @@ import { runCli, waitUntil } from '../support/cli.ts';
 import { describeFullServer, fullStackEnv, startFullStack, type FullStack } from '../support/full-server.ts';
 import { testSettings } from '../support/temporal.ts';
 import { startWorkerProcess, type WorkerProcess } from '../support/worker-process.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 const NAMESPACE = 'crystalmath';
 /** An SCF that runs for several seconds on 2 cores: long enough to break things while it runs. */
@@ -92,7 +93,7 @@ describeFullServer('production topology: full Temporal server on PostgreSQL, two
 
     const result = await calculationResult(handle);
     expect(result.ok).toBe(true);
-    expect(result.outputs.totalEnergyRy).toBeLessThan(-15.8);
+    expect(pwOutputs(result).totalEnergyRy).toBeLessThan(-15.8);
     expectOnePwRun(settings, handle.workflowId);
     // The search attributes `server init` registered are usable on this server.
     await waitUntil('the run is searchable by formula', async () => {

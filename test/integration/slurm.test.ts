@@ -34,6 +34,7 @@ import { createWorker, workerClusters } from '../../src/worker.ts';
 import { waitUntil } from '../support/cli.ts';
 import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 const Si = builtinStructure('Si')!;
 
@@ -230,9 +231,9 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     const pwOut = readFileSync(join(scf.remoteFolder.path, 'pw.out'), 'utf8');
     const printed = [...pwOut.matchAll(/^!\s+total energy\s+=\s+(-?\d+\.\d+) Ry/gm)].map((m) => Number(m[1]));
     expect(printed.length).toBeGreaterThan(0);
-    expect(scf.outputs.totalEnergyRy).toBe(printed.at(-1));
-    expect(scf.outputs.totalEnergyRy).toBeGreaterThan(-16);
-    expect(scf.outputs.totalEnergyRy).toBeLessThan(-15.7);
+    expect(pwOutputs(scf).totalEnergyRy).toBe(printed.at(-1));
+    expect(pwOutputs(scf).totalEnergyRy).toBeGreaterThan(-16);
+    expect(pwOutputs(scf).totalEnergyRy).toBeLessThan(-15.7);
     // The outputs were copied into the worker's artifact store.
     const stored = scf.artifacts.find((a) => a.key.endsWith('/pw.out'))!;
     expect(fileURLToPath(stored.uri).startsWith(settings.artifactRoot)).toBe(true);

@@ -3,6 +3,7 @@ import { pwExitByCode } from '../../src/domain/codes/qe/exit-codes.ts';
 import type { PwFailureContext } from '../../src/domain/codes/qe/handlers.ts';
 import type { PwParameters } from '../../src/domain/codes/qe/inputs.ts';
 import type { PwResult } from '../../src/domain/codes/qe/parse.ts';
+import type { CalculationResult } from '../../src/domain/calculation.ts';
 
 /** A parsed result with the exit code's own name and message. */
 export function pwResult(exitCode: number, extra: Partial<PwResult> = {}): PwResult {
@@ -28,3 +29,6 @@ export function pwParametersFor(calculation: PwFailureContext['calculation'], ex
   }
   return p;
 }
+
+/** A pw.x calculation's outputs with pw.x's own fields (a `calculation` result is typed for any code). */
+export const pwOutputs = (r: CalculationResult): PwResult => r.outputs as PwResult;

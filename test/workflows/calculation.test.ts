@@ -13,6 +13,7 @@ import type { CalculationResult } from '../../src/domain/calculation.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { startTestWorker, testSettings, workflowBundle } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 
 describe('calculation workflow: Si scf with real pw.x', () => {
@@ -43,12 +44,12 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     const pwOut = readFileSync(join(result.remoteFolder.path, 'pw.out'), 'utf8');
     const printed = [...pwOut.matchAll(/^!\s+total energy\s+=\s+(-?\d+\.\d+) Ry/gm)].map((m) => Number(m[1]));
     expect(printed.length).toBeGreaterThan(0);
-    expect(result.outputs.totalEnergyRy).toBe(printed.at(-1));
+    expect(pwOutputs(result).totalEnergyRy).toBe(printed.at(-1));
     const homo = Number(/highest occupied, lowest unoccupied level \(ev\):\s+(-?\d+\.\d+)\s+(-?\d+\.\d+)/.exec(pwOut)?.[1] ?? /highest occupied level \(ev\):\s+(-?\d+\.\d+)/.exec(pwOut)?.[1]);
     expect(result.outputs.highestOccupiedEv).toBe(homo);
     // Si at the LDA level: about -15.8 Ry per 2-atom cell.
-    expect(result.outputs.totalEnergyRy).toBeGreaterThan(-16);
-    expect(result.outputs.totalEnergyRy).toBeLessThan(-15.7);
+    expect(pwOutputs(result).totalEnergyRy).toBeGreaterThan(-16);
+    expect(pwOutputs(result).totalEnergyRy).toBeLessThan(-15.7);
     // Files stay out of history: only references travel, and they point at real stored copies.
     const stored = result.artifacts.find((a) => a.key.endsWith('/pw.out'));
     expect(stored).toBeDefined();
@@ -97,7 +98,7 @@ describe('calculation workflow: Si scf with real pw.x', () => {
     const failed = (error as CalculationFailedError).result;
     expect(failed.exitCode).toBe(410);
     expect(failed.attempts[0]!.job).toMatchObject({ state: 'failed', exitStatus: 2 });
-    expect(failed.outputs.scfConverged).toBe(false);
+    expect(pwOutputs(failed).scfConverged).toBe(false);
     expect((await handle.describe()).memo).toMatchObject({ outcome: 'failed', exitCode: 410, attempts: 1 });
     const history = await handle.fetchHistory();
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);

@@ -14,6 +14,7 @@ import type { Structure } from '../../src/domain/structure/structure.ts';
 import { cardRows } from '../support/pw-fixtures.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 describe('calculation workflow: failures repaired by the pw.x handlers (real pw.x)', () => {
   let env: TestWorkflowEnvironment;
@@ -92,7 +93,7 @@ describe('calculation workflow: failures repaired by the pw.x handlers (real pw.
     expect(second!.restartFrom).toBe('charge-density');
     expect(inputOf(second!.workDir).system!.nbnd).toBe(5);
     expect(inputOf(second!.workDir).electrons!.startingpot).toBe('file');
-    expect(result.outputs.insufficientBands).toBe(false);
+    expect(pwOutputs(result).insufficientBands).toBe(false);
   });
 
   it('710 (not converged but scf_must_converge false): finishes with the warning, no restart', async () => {

@@ -12,6 +12,7 @@ import { calculationResult, startCalculation } from '../../src/client.ts';
 import { SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTE_NAMES } from '../../src/domain/search-attributes.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { testSettings, workflowBundle } from '../support/temporal.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 describe('TestWorkflowEnvironment.createLocal with the project binary', () => {
   it('starts the same temporal binary and runs a calculation on it', async () => {
@@ -44,7 +45,7 @@ describe('TestWorkflowEnvironment.createLocal with the project binary', () => {
         ),
       );
       expect(result.ok).toBe(true);
-      expect(result.outputs.totalEnergyRy).toBeLessThan(-15.7);
+      expect(pwOutputs(result).totalEnergyRy).toBeLessThan(-15.7);
     } finally {
       await env.teardown();
     }

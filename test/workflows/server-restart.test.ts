@@ -14,6 +14,7 @@ import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { killGroup, sleep } from '../../src/process.ts';
 import { freePort } from '../support/ports.ts';
 import { testSettings, workflowBundle } from '../support/temporal.ts';
+import { pwOutputs } from '../support/pw-results.ts';
 
 describe('a dev-server restart in the middle of a workflow', () => {
   const cleanups: (() => Promise<unknown>)[] = [];
@@ -81,7 +82,7 @@ describe('a dev-server restart in the middle of a workflow', () => {
     expect(result.ok).toBe(true);
     const pwOut = readFileSync(join(jobDir, 'pw.out'), 'utf8');
     const printed = [...pwOut.matchAll(/^!\s+total energy\s+=\s+(-?\d+\.\d+) Ry/gm)].map((m) => Number(m[1]));
-    expect(result.outputs.totalEnergyRy).toBe(printed.at(-1));
+    expect(pwOutputs(result).totalEnergyRy).toBe(printed.at(-1));
     // Exactly one run: one program banner in the output, one attempt directory.
     expect(pwOut.match(/Program PWSCF/g)).toHaveLength(1);
     expect(readdirSync(join(settings.workRoot, handle.workflowId, 'pw'))).toEqual(['1']);

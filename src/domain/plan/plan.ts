@@ -5,15 +5,10 @@
 import { z } from 'zod';
 import { RecoveryPolicySchema } from '../recovery/strategy.ts';
 import { StructureSchema } from '../structure/schema.ts';
-import { PROTOCOL_NAMES } from '../codes/qe/protocols.ts';
+import { STEP_TYPES } from '../calculation-types.ts';
+import { CODE_NAMES } from '../codes/catalog.ts';
+import { PROTOCOL_NAMES } from '../protocols.ts';
 
-/** What a step computes (the seed's WorkflowType). */
-export const STEP_TYPES = ['relax', 'scf', 'nscf', 'bands', 'dos', 'gw', 'bse', 'phonon', 'elastic', 'transport', 'wannier'] as const;
-export type StepType = (typeof STEP_TYPES)[number];
-
-/** The codes CrystalMath knows by name (the seed's spelling). */
-export const CODE_NAMES = ['quantum_espresso', 'vasp', 'yambo', 'crystal23', 'wannier90', 'phonopy', 'boltztrap2'] as const;
-export type CodeName = (typeof CODE_NAMES)[number];
 
 /** The seed's ResourceRequirements. */
 export const StepResourcesSchema = z.strictObject({

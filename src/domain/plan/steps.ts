@@ -6,8 +6,11 @@
 import { z } from 'zod';
 import { describeZodError, type CalculationInput, type CalculationResult } from '../calculation.ts';
 import type { PwParameters } from '../codes/qe/inputs.ts';
+import { QE_PW_ID } from '../codes/qe/pw.ts';
 import type { Structure } from '../structure/structure.ts';
-import type { CodeName, StepType, WorkflowPlan, WorkflowStep } from './plan.ts';
+import type { StepType } from '../calculation-types.ts';
+import type { CodeName } from '../codes/catalog.ts';
+import type { WorkflowPlan, WorkflowStep } from './plan.ts';
 
 /** The step types each code runs today. Grows as analyses land; everything else is "not supported yet". */
 export const SUPPORTED_STEPS: Partial<Record<CodeName, readonly StepType[]>> = {
@@ -127,7 +130,7 @@ export function calculationInputForStep(
   if (reason || !calculation) throw new Error(reason ?? `step "${step.name}": ${step.type} has no calculation mapping`);
   const resources = step.resources;
   return {
-    code: 'qe-pw',
+    code: QE_PW_ID,
     structure: structureForStep(plan, step, results),
     calculation,
     protocol: step.protocol ?? plan.protocol,

@@ -8,9 +8,11 @@
  * like the seed's example. Pure: no I/O.
  */
 import { z } from 'zod';
-import { CODE_NAMES, STEP_TYPES, StructureSourceSchema } from '../plan/plan.ts';
+import { STEP_TYPES } from '../calculation-types.ts';
+import { CODE_NAMES } from '../codes/catalog.ts';
+import { StructureSourceSchema } from '../plan/plan.ts';
 import type { StepResources, WorkflowStep } from '../plan/plan.ts';
-import { PROTOCOL_NAMES } from '../codes/qe/protocols.ts';
+import { PROTOCOL_NAMES } from '../protocols.ts';
 import { RECOVERY_STRATEGIES } from '../recovery/strategy.ts';
 
 export const PwdResourcesSchema = z.strictObject({

@@ -15,10 +15,11 @@
  * - Everything else is reported in `unsupported`, one entry per node, never dropped silently: function nodes
  *   with no CrystalMath step, and the input / helper / output nodes that only reach them.
  */
-import { CODE_NAMES, STEP_TYPES, WorkflowPlanSchema, WorkflowStepSchema } from '../plan/plan.ts';
-import type { CodeName, StepType, WorkflowPlan, WorkflowStep } from '../plan/plan.ts';
-import { PROTOCOL_NAMES } from '../codes/qe/protocols.ts';
-import type { ProtocolName } from '../codes/qe/protocols.ts';
+import { STEP_TYPES, type StepType } from '../calculation-types.ts';
+import { CODE_NAMES, type CodeName } from '../codes/catalog.ts';
+import { WorkflowPlanSchema, WorkflowStepSchema } from '../plan/plan.ts';
+import type { WorkflowPlan, WorkflowStep } from '../plan/plan.ts';
+import { PROTOCOL_NAMES, type ProtocolName } from '../protocols.ts';
 import { StructureSchema } from '../structure/schema.ts';
 import type { Structure } from '../structure/structure.ts';
 import { extensionKey, PwdExtensionsSchema, resourcesFromPwd } from './extensions.ts';

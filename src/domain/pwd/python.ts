@@ -11,7 +11,9 @@
  * CLI can run and learns precisely why it cannot run the rest; the whole plan runs in CrystalMath
  * (import the package and start the plan).
  */
-import type { CodeName, StepType, WorkflowStep } from '../plan/plan.ts';
+import type { StepType } from '../calculation-types.ts';
+import type { CodeName } from '../codes/catalog.ts';
+import type { WorkflowStep } from '../plan/plan.ts';
 import { STEP_FUNCTION_PORTS } from './export.ts';
 
 export interface PythonRenderOptions {

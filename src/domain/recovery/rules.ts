@@ -7,10 +7,11 @@
  *     set: { 'electrons.mixing_beta': 0.1 }, multiply: { 'electrons.conv_thr': 10 }, restartFrom: 'full' }
  */
 import { z } from 'zod';
-import { applyParameterEdits, pwNumberParameter, roundSignificant, type ParameterEdit, type PwChanges, type PwFailureContext, type RestartFrom } from '../codes/qe/handlers.ts';
-import type { NamelistName, PwParameters } from '../codes/qe/inputs.ts';
+import type { Code, FailureContext, RestartFrom } from '../codes/code.ts';
+import { applyParameterEdits, numberParameter, roundSignificant, type CodeParameters, type ParameterChanges, type ParameterEdit } from '../codes/parameters.ts';
 
-const parameterPath = z.string().regex(/^(control|system|electrons|ions|cell)\.[A-Za-z_][A-Za-z0-9_()]*$/, 'must be "namelist.key", e.g. "electrons.mixing_beta"');
+/** 'group.key' of the code's parameters (pw.x: a namelist and a variable); the code's schema checks the group. */
+const parameterPath = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_()]*$/, 'must be "group.key", e.g. "electrons.mixing_beta"');
 const validRegex = z.string().refine((s) => {
   try {
     new RegExp(s, 'i');
@@ -40,7 +41,8 @@ export const RecoveryRuleSchema = z.strictObject({
 export type RecoveryRule = z.output<typeof RecoveryRuleSchema>;
 export type RecoveryRuleInput = z.input<typeof RecoveryRuleSchema>;
 
-export interface RuleContext extends PwFailureContext {
+export interface RuleContext extends FailureContext {
+  code: Pick<Code, 'restartEdits'>;
   jobState: string;
   resources: { walltimeSeconds: number; mpiRanks: number };
 }
@@ -60,8 +62,8 @@ export function ruleMatches(rule: RecoveryRule, ctx: RuleContext): boolean {
 export interface RuleRepair {
   handler: string;
   message: string;
-  overrides: PwParameters;
-  changes: PwChanges;
+  overrides: CodeParameters;
+  changes: ParameterChanges;
   restartFrom: RestartFrom;
   resources?: { mpiRanks?: number; walltimeSeconds?: number };
 }
@@ -69,16 +71,16 @@ export interface RuleRepair {
 export function applyRule(rule: RecoveryRule, ctx: RuleContext): RuleRepair {
   const edits: ParameterEdit[] = [];
   for (const [path, value] of Object.entries(rule.set)) {
-    const [namelist, key] = path.split('.') as [NamelistName, string];
-    edits.push({ namelist, key, value: value ?? undefined });
+    const [group, key] = path.split('.') as [string, string];
+    edits.push({ group, key, value: value ?? undefined });
   }
   for (const [path, factor] of Object.entries(rule.multiply)) {
-    const [namelist, key] = path.split('.') as [NamelistName, string];
-    const current = pwNumberParameter(ctx.parameters, namelist, key, Number.NaN);
+    const [group, key] = path.split('.') as [string, string];
+    const current = numberParameter(ctx.parameters, group, key, Number.NaN);
     if (Number.isNaN(current)) continue; // nothing to scale: the rule's `set` should name a value instead
-    edits.push({ namelist, key, value: roundSignificant(current * factor) });
+    edits.push({ group, key, value: roundSignificant(current * factor) });
   }
-  const { overrides, changes } = applyParameterEdits(ctx, edits, rule.restartFrom);
+  const { overrides, changes } = applyParameterEdits(ctx, [...edits, ...ctx.code.restartEdits(rule.restartFrom)]);
   const resources: RuleRepair['resources'] = {};
   if (rule.resources?.mpiRanksFactor) {
     resources.mpiRanks = Math.max(1, Math.floor(ctx.resources.mpiRanks * rule.resources.mpiRanksFactor));

@@ -7,22 +7,24 @@
  * - `fail_fast`   any failure (or a success that fails the sanity check) → fail with the parsed reason.
  * - `retry`       the same input again, from scratch, with no changes, until `maxAttempts` (a success that fails
  *                 the sanity check → fail: rerunning the same input reproduces it).
- * - `adaptive`    the pw.x handlers of ../codes/qe/handlers.ts (aiida's PwBaseWorkChain). When none applies, the
- *                 generic rules, first match wins:
+ * - `adaptive`    the code's handlers (`Code.repair`; pw.x: ../codes/qe/handlers.ts, aiida's PwBaseWorkChain). When
+ *                 none applies, the generic rules, first match wins:
  *                   memory    "memory" / "Cannot allocate" / OOM / bad_alloc in the error messages, warnings or the
  *                             job's message → halve the MPI ranks (rounded down, at least 1; at 1 → fail);
- *                   convergence  an SCF/ionic convergence exit code or "converge" in the error messages →
- *                             electrons.conv_thr × 10 (the seed's "energy_convergence × 10"; unset: pw.x's 1e-6);
- *                   timeout   the job hit its walltime (job state 'timeout', or 340) → walltime × 1.5 (whole
- *                             seconds);
+ *                   convergence  a convergence failure of the code (`generic.isConvergenceFailure`; pw.x: an
+ *                             SCF/ionic convergence exit code) or "converge" in the error messages → the code's
+ *                             convergence threshold × 10 (the seed's "energy_convergence × 10"; pw.x:
+ *                             electrons.conv_thr, unset: 1e-6);
+ *                   timeout   the job hit its walltime (job state 'timeout', or the code's walltime exit, pw.x
+ *                             400) → walltime × 1.5 (whole seconds);
  *                   scheduler the scheduler lost the job (SLURM PREEMPTED, NODE_FAIL, BOOT_FAIL: `lostJob:
  *                             'resubmit'`, set by the workflow for cluster jobs) → resubmit it unchanged, from
  *                             scratch; a local job killed from outside → fail (someone stopped it);
  *                 and otherwise fail with the parsed reason. Generic restarts start from scratch.
  * - `checkpoint`  as `adaptive`, but a restart never throws away usable files of the last attempt: where adaptive
- *                 starts from scratch and the last attempt shut down cleanly (pw.x printed JOB DONE, so its
- *                 `<prefix>.save` holds a charge density), it starts from that charge density instead
- *                 (electrons.startingpot = 'file'). Restarts that already reuse files are kept (charge density, or
+ *                 starts from scratch and the last attempt left reusable files (`generic.leftReusableFiles`; pw.x
+ *                 printed JOB DONE, so its `<prefix>.save` holds a charge density), it starts from that charge
+ *                 density instead (the code's `restartEdits('charge-density')`; pw.x: electrons.startingpot = 'file'). Restarts that already reuse files are kept (charge density, or
  *                 full for out-of-walltime / SCF non-convergence). Not converted: runs that crashed or were killed
  *                 (no JOB DONE: a diagonalization crash, 542, 503's interrupted trajectory, an OOM kill), whose files
  *                 are missing or half-written. Not 'full' everywhere: restart_mode = 'restart' reuses wavefunctions
@@ -35,16 +37,8 @@
  * handlers that finish (501, 710) still finish then. A handler's abort (e.g. diagonalization after cg) → fail.
  */
 import { z } from 'zod';
-import { isSuccessfulPwExit, PW_EXIT } from '../codes/qe/exit-codes.ts';
-import {
-  applyParameterEdits,
-  handlePwResult,
-  pwNumberParameter,
-  QE_DEFAULTS,
-  roundSignificant,
-} from '../codes/qe/handlers.ts';
-import type { PwChanges, PwFailureContext, PwRepair, RestartFrom } from '../codes/qe/handlers.ts';
-import type { PwParameters } from '../codes/qe/inputs.ts';
+import type { Code, CodeResult, FailureContext, Repair, RepairRecord, RestartFrom } from '../codes/code.ts';
+import { applyParameterEdits, type CodeParameters, type ParameterChanges, type ParameterEdit } from '../codes/parameters.ts';
 import type { Structure } from '../structure/structure.ts';
 import { applyRule, RecoveryRuleSchema, ruleMatches } from './rules.ts';
 
@@ -63,7 +57,9 @@ export type RecoveryPolicyInput = z.input<typeof RecoveryPolicySchema>;
 
 export type RecoveryJobState = 'completed' | 'failed' | 'timeout' | 'cancelled' | 'lost';
 
-export interface RecoveryContext extends PwFailureContext {
+export interface RecoveryContext<R extends CodeResult = CodeResult> extends FailureContext<R> {
+  /** The code that ran: its handlers, success codes and what the generic rules need to know. */
+  code: Code<R>;
   /** The attempt that just ended, 1-based. */
   attempt: number;
   /** The resources it ran with. */
@@ -77,17 +73,17 @@ export interface RecoveryContext extends PwFailureContext {
 
 export interface RecoveryDecision {
   action: 'restart' | 'finish' | 'fail';
-  /** The handler or rule that decided ('retry', a pw.x handler name, 'adaptive_*'). */
+  /** The handler or rule that decided ('retry', a code's handler name, 'adaptive_*', 'custom:<rule>'). */
   handler?: string;
   message: string;
   /** restart: the complete overrides of the next attempt. */
-  overrides?: PwParameters;
+  overrides?: CodeParameters;
   /** restart: the structure to start from when it is not the last attempt's; finish: the final structure. */
   structure?: Structure;
   /** restart: which files of the last attempt to stage. */
   restartFrom?: RestartFrom;
   /** restart: what changed ('namelist.key' or 'resources.key'). */
-  changes?: PwChanges;
+  changes?: ParameterChanges;
   /** restart: only the resources that change. */
   resources?: { walltimeSeconds?: number; mpiRanks?: number; partition?: string };
   /** finish: the exit code the calculation ends with (0, or a warning / partial success such as 501, 710). */
@@ -102,16 +98,6 @@ const MAX_WALLTIME_SECONDS = 60 * 60 * 24 * 30; // ResourcesSchema's bound
 
 const MEMORY_RE = /\bmemory\b|cannot allocate|\boom\b|oom[-_ ]?kill|out[-_ ]of[-_ ]memory|bad_alloc/i;
 const CONVERGENCE_RE = /converge/i;
-const CONVERGENCE_EXITS: readonly number[] = [
-  PW_EXIT.ERROR_ELECTRONIC_CONVERGENCE_NOT_REACHED,
-  PW_EXIT.ERROR_IONIC_CONVERGENCE_NOT_REACHED,
-  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_EXCEPT_IN_FINAL_SCF,
-  PW_EXIT.ERROR_IONIC_CYCLE_EXCEEDED_NSTEP,
-  PW_EXIT.ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED,
-  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_FINAL_SCF_FAILED,
-  PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE,
-  PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE,
-];
 
 /** The parsed reason of an attempt, one line. */
 export function failureReason(ctx: RecoveryContext): string {
@@ -129,7 +115,7 @@ function gaveUp(ctx: RecoveryContext, reason: string): RecoveryDecision {
   return fail(`gave up after ${ctx.attempt} attempts: ${reason}`);
 }
 
-function fromRepair(repair: PwRepair, reason: string): RecoveryDecision {
+function fromRepair(repair: Repair, reason: string): RecoveryDecision {
   switch (repair.action) {
     case 'abort':
       return fail(`${reason}; ${repair.handler}: ${repair.message}`, repair.handler);
@@ -153,7 +139,12 @@ function fromRepair(repair: PwRepair, reason: string): RecoveryDecision {
   }
 }
 
-/** The generic adaptive rules (seed 000), for failures no pw.x handler takes. */
+/** New overrides with `edits` and the code's settings for `restartFrom` applied. */
+function restartOverrides(ctx: RecoveryContext, edits: readonly ParameterEdit[], restartFrom: RestartFrom, overrides = ctx.overrides) {
+  return applyParameterEdits({ parameters: ctx.parameters, overrides }, [...edits, ...ctx.code.restartEdits(restartFrom)]);
+}
+
+/** The generic adaptive rules (seed 000), for failures none of the code's handlers takes. */
 function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
   const r = ctx.result;
   const texts = [...r.errorMessages, ...r.warnings, ctx.jobMessage ?? ''];
@@ -162,7 +153,7 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
     const from = ctx.resources.mpiRanks;
     if (from <= 1) return fail(`${reason}; out of memory with a single MPI rank: cannot reduce the parallelization further`, 'adaptive_reduce_mpi_ranks');
     const to = Math.max(1, Math.floor(from / 2));
-    const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+    const { overrides, changes } = restartOverrides(ctx, [], 'scratch');
     return {
       action: 'restart',
       handler: 'adaptive_reduce_mpi_ranks',
@@ -174,29 +165,27 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
     };
   }
 
-  if (CONVERGENCE_EXITS.includes(r.exitCode) || r.errorMessages.some((t) => CONVERGENCE_RE.test(t))) {
-    const from = pwNumberParameter(ctx.parameters, 'electrons', 'conv_thr', QE_DEFAULTS.conv_thr);
-    const to = roundSignificant(from * CONV_THR_FACTOR);
-    const { overrides, changes } = applyParameterEdits(
-      ctx,
-      [{ namelist: 'electrons', key: 'conv_thr', value: to, assumed: QE_DEFAULTS.conv_thr }],
-      'scratch',
-    );
+  const loosened = ctx.code.generic.isConvergenceFailure(r) || r.errorMessages.some((t) => CONVERGENCE_RE.test(t))
+    ? ctx.code.generic.loosenConvergence(ctx, CONV_THR_FACTOR)
+    : undefined;
+  if (loosened) {
+    const { overrides, changes } = restartOverrides(ctx, loosened, 'scratch');
+    const described = loosened.map((e) => `${e.key} from ${changes[`${e.group}.${e.key}`]?.from ?? e.assumed ?? 'unset'} to ${e.value}`).join(', ');
     return {
       action: 'restart',
       handler: 'adaptive_relax_conv_thr',
-      message: `convergence failure without a specific handler: relaxed conv_thr from ${from} to ${to}, restarting from scratch`,
+      message: `convergence failure without a specific handler: relaxed ${described}, restarting from scratch`,
       overrides,
       restartFrom: 'scratch',
       changes,
     };
   }
 
-  if (ctx.jobState === 'timeout' || r.exitCode === PW_EXIT.ERROR_OUT_OF_WALLTIME_INTERRUPTED) {
+  if (ctx.jobState === 'timeout' || ctx.code.generic.isWalltimeFailure(r)) {
     const from = ctx.resources.walltimeSeconds;
     const to = Math.min(MAX_WALLTIME_SECONDS, Math.ceil(from * WALLTIME_FACTOR));
     if (to <= from) return fail(`${reason}; out of walltime at the largest walltime allowed (${from} s)`, 'adaptive_increase_walltime');
-    const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+    const { overrides, changes } = restartOverrides(ctx, [], 'scratch');
     return {
       action: 'restart',
       handler: 'adaptive_increase_walltime',
@@ -210,7 +199,7 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
 
   if (ctx.jobState === 'lost') {
     if (ctx.lostJob === 'resubmit') {
-      const { overrides, changes } = applyParameterEdits(ctx, [], 'scratch');
+      const { overrides, changes } = restartOverrides(ctx, [], 'scratch');
       return {
         action: 'restart',
         handler: 'adaptive_resubmit_lost_job',
@@ -228,12 +217,11 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
 
 /** checkpoint: reuse the charge density of a cleanly finished attempt where adaptive would start from scratch. */
 function toCheckpoint(ctx: RecoveryContext, d: RecoveryDecision): RecoveryDecision {
-  if (d.action !== 'restart' || d.restartFrom !== 'scratch' || !ctx.result.jobDone) return d;
-  if (ctx.result.exitCode === PW_EXIT.ERROR_IONIC_INTERRUPTED_PARTIAL_TRAJECTORY) return d;
-  const { overrides, changes } = applyParameterEdits({ parameters: ctx.parameters, overrides: d.overrides ?? ctx.overrides }, [], 'charge-density');
+  if (d.action !== 'restart' || d.restartFrom !== 'scratch' || !ctx.code.generic.leftReusableFiles(ctx.result)) return d;
+  const { overrides, changes } = restartOverrides(ctx, [], 'charge-density', d.overrides ?? ctx.overrides);
   // the restart settings follow from the new overrides; the handler's own changes stay
-  const merged: PwChanges = { ...(d.changes ?? {}) };
-  for (const key of ['control.restart_mode', 'electrons.startingpot', 'electrons.startingwfc']) delete merged[key];
+  const merged: ParameterChanges = { ...(d.changes ?? {}) };
+  for (const e of ctx.code.restartEdits('scratch')) delete merged[`${e.group}.${e.key.toLowerCase()}`];
   Object.assign(merged, changes);
   return {
     ...d,
@@ -255,8 +243,8 @@ export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx
 
   if (ctx.jobState === 'cancelled') return fail(`${reason}; the job was cancelled on request: not restarted`);
 
-  const success = isSuccessfulPwExit(r.exitCode);
-  const repair = strategy === 'adaptive' || strategy === 'checkpoint' || success ? handlePwResult(ctx) : undefined;
+  const success = ctx.code.isSuccess(r.exitCode);
+  const repair = strategy === 'adaptive' || strategy === 'checkpoint' || success ? ctx.code.repair(ctx) : undefined;
 
   if (success) {
     if (!repair) return { action: 'finish', message: `finished: ${r.exitName} (${r.exitCode})`, exitCode: r.exitCode };
@@ -296,4 +284,11 @@ export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx
     return gaveUp(ctx, why);
   }
   return decision;
+}
+
+/** What a repair leaves for later handlers (their `previousRepairs`). */
+export function toRepairRecord(r: { handler?: string; changes?: ParameterChanges; restartFrom?: RestartFrom }): RepairRecord {
+  const record: RepairRecord = { handler: r.handler ?? 'unknown', changes: r.changes ?? {} };
+  if (r.restartFrom) record.restartFrom = r.restartFrom;
+  return record;
 }

@@ -11,10 +11,21 @@
  * With this convention 0.15 Å⁻¹ is a "moderate" density, 0.5 Å⁻¹ a coarse one. (VASP's KSPACING
  * uses the same 2π convention; codes that omit 2π use distances 2π times smaller.)
  */
+import { z } from 'zod';
 import { norm, reciprocalLattice } from './lattice.ts';
 import type { Mat3 } from './structure.ts';
 
 export type KMesh = [number, number, number];
+export type KOffset = [0 | 1, 0 | 1, 0 | 1];
+
+const meshCount = z.number().int().min(1);
+const offsetFlag = z.union([z.literal(0), z.literal(1)]);
+/** An explicit Monkhorst–Pack mesh (offset 1 = shifted by half a step) or a k-point distance in 1/Å (2π included). */
+export const KpointsSchema = z.union([
+  z.strictObject({ mesh: z.tuple([meshCount, meshCount, meshCount]), offset: z.tuple([offsetFlag, offsetFlag, offsetFlag]).optional() }),
+  z.strictObject({ distance: z.number().positive() }),
+]);
+export type Kpoints = z.infer<typeof KpointsSchema>;
 
 function checkDistance(distance: number): void {
   if (!Number.isFinite(distance) || distance <= 0) {

@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_CLUSTERS_DIR, loadClusterProfile } from '../../../src/clusters/loader.ts';
 import { makeLocalProfile } from '../../../src/clusters/local.ts';
-import { calculationTypeOf, codeFamily, getOptimalResources } from '../../../src/clusters/resources.ts';
+import { getOptimalResources } from '../../../src/clusters/resources.ts';
+import { calculationTypeOf } from '../../../src/domain/calculation-types.ts';
+import { codeFamily } from '../../../src/domain/codes/catalog.ts';
 
 const beefcake2 = loadClusterProfile(join(EXAMPLE_CLUSTERS_DIR, 'beefcake2.yaml'));
 const laptop = makeLocalProfile({ workDir: '/tmp/w', cores: 2, memoryGb: 8 });

@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pwExitByCode } from '../../../src/domain/codes/qe/exit-codes.ts';
-import {
-  PW_HANDLERS,
-  applyParameterEdits,
-  handlePwResult,
-  restartFromParameters,
-  toRepairRecord,
-  type PwFailureContext,
-  type PwRepair,
-} from '../../../src/domain/codes/qe/handlers.ts';
+import type { Repair as PwRepair } from '../../../src/domain/codes/code.ts';
+import { applyParameterEdits } from '../../../src/domain/codes/parameters.ts';
+import { PW_HANDLERS, handlePwResult, pwRestartEdits, restartFromParameters, type PwFailureContext } from '../../../src/domain/codes/qe/handlers.ts';
+import { toRepairRecord } from '../../../src/domain/recovery/strategy.ts';
 import type { PwParameters } from '../../../src/domain/codes/qe/inputs.ts';
 import { parsePwOutput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
 import { BOHR_TO_ANGSTROM, structureFromPwOutput } from '../../../src/domain/codes/qe/restart.ts';
@@ -445,12 +440,12 @@ describe('handlePwResult: electronic handlers and the rest', () => {
   });
 });
 
-describe('applyParameterEdits / restartFromParameters', () => {
+describe('pwRestartEdits / restartFromParameters', () => {
   it('sets the restart namelist keys as aiida set_restart_type does', () => {
     const ctx = { parameters: {}, overrides: { electrons: { startingwfc: 'random', mixing_beta: 0.2 } } };
-    expect(applyParameterEdits(ctx, [], 'scratch').overrides).toEqual({ electrons: { mixing_beta: 0.2 } });
-    expect(applyParameterEdits(ctx, [], 'charge-density').overrides).toEqual({ electrons: { mixing_beta: 0.2, startingpot: 'file' } });
-    expect(applyParameterEdits(ctx, [], 'full').overrides).toEqual({ electrons: { mixing_beta: 0.2 }, control: { restart_mode: 'restart' } });
+    expect(applyParameterEdits(ctx, pwRestartEdits('scratch')).overrides).toEqual({ electrons: { mixing_beta: 0.2 } });
+    expect(applyParameterEdits(ctx, pwRestartEdits('charge-density')).overrides).toEqual({ electrons: { mixing_beta: 0.2, startingpot: 'file' } });
+    expect(applyParameterEdits(ctx, pwRestartEdits('full')).overrides).toEqual({ electrons: { mixing_beta: 0.2 }, control: { restart_mode: 'restart' } });
   });
 
   it('reads the restart type back from namelists', () => {

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decideRecovery, RecoveryPolicySchema, type RecoveryContext } from '../../../src/domain/recovery/strategy.ts';
 import type { PwResult } from '../../../src/domain/codes/qe/parse.ts';
+import { qePw } from '../../../src/domain/codes/qe/pw.ts';
 
 const si = { lattice: [[0, 2.7, 2.7], [2.7, 0, 2.7], [2.7, 2.7, 0]] as [[number, number, number], [number, number, number], [number, number, number]], sites: [{ species: 'Si', frac: [0, 0, 0] as [number, number, number] }] };
 const ctx = (exitCode: number, over: Partial<RecoveryContext> = {}): RecoveryContext => ({
+  code: qePw,
   calculation: 'scf',
   parameters: { electrons: { mixing_beta: 0.4, conv_thr: 1e-9 } },
   overrides: {},

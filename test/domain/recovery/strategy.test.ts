@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pwExitByCode } from '../../../src/domain/codes/qe/exit-codes.ts';
-import { toRepairRecord, type PwFailureContext, type PwRepairRecord } from '../../../src/domain/codes/qe/handlers.ts';
+import type { RepairRecord as PwRepairRecord } from '../../../src/domain/codes/code.ts';
+import type { PwFailureContext } from '../../../src/domain/codes/qe/handlers.ts';
+import { qePw } from '../../../src/domain/codes/qe/pw.ts';
 import type { PwParameters } from '../../../src/domain/codes/qe/inputs.ts';
 import { parsePwOutput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
 import type { Structure } from '../../../src/domain/structure/structure.ts';
@@ -9,6 +11,7 @@ import {
   RECOVERY_STRATEGIES,
   RecoveryPolicySchema,
   decideRecovery,
+  toRepairRecord,
   type ErrorRecoveryStrategy,
   type RecoveryContext,
   type RecoveryDecision,
@@ -37,6 +40,7 @@ function ctxFor(
 ): RecoveryContext {
   const overrides = opts.overrides ?? {};
   return {
+    code: qePw,
     calculation,
     parameters: opts.parameters ?? parametersFor(calculation, overrides),
     overrides,

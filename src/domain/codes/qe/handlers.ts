@@ -60,65 +60,17 @@
  *   symmetry count, and is not done here (the seed's behaviour, aiida's priority 561).
  */
 import type { Structure } from '../../structure/structure.ts';
+import type { FailureContext, RepairRecord, Repair, RestartFrom } from '../code.ts';
+import { applyParameterEdits, getParameter, numberParameter, numberValue, roundSignificant, stringValue, type ParameterChanges, type ParameterEdit } from '../parameters.ts';
 import { PW_EXIT } from './exit-codes.ts';
-import type { NamelistName, NamelistValue, PwCalculation, PwParameters } from './inputs.ts';
+import type { PwParameters } from './inputs.ts';
 import type { PwResult } from './parse.ts';
 import { structureFromPwOutput } from './restart.ts';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types
 
-/** full = restart_mode='restart', reusing wavefunctions and charge density from the parent's save directory. */
-export type RestartFrom = 'scratch' | 'charge-density' | 'full';
-
-/** One changed value: `null` means not set (pw.x's default). */
-export interface ParameterChange {
-  from: NamelistValue | null;
-  to: NamelistValue | null;
-}
-/** Keyed 'namelist.key' (e.g. 'electrons.mixing_beta'), or 'resources.x' for changes of the job's resources. */
-export type PwChanges = Record<string, ParameterChange>;
-
-export interface PwRepairRecord {
-  handler: string;
-  changes: PwChanges;
-  restartFrom?: RestartFrom;
-}
-
-export interface PwFailureContext {
-  calculation: PwCalculation;
-  /** The namelists the failed attempt actually ran with (final, after protocol and overrides). */
-  parameters: PwParameters;
-  /** The user's overrides so far (including earlier repairs); a repair returns new ones. */
-  overrides: PwParameters;
-  /** The structure the failed attempt started from. */
-  structure: Structure;
-  result: PwResult;
-  /** Earlier repairs in this calculation, oldest first. */
-  previousRepairs: readonly PwRepairRecord[];
-}
-
-export type PwRepair =
-  | {
-      action: 'restart';
-      handler: string;
-      message: string;
-      /** The complete new overrides. */
-      overrides: PwParameters;
-      changes: PwChanges;
-      /** The structure to start from, when not the failed attempt's. */
-      structure?: Structure;
-      restartFrom: RestartFrom;
-    }
-  | {
-      action: 'finish';
-      handler: string;
-      message: string;
-      /** The warning / partial-success exit code the calculation ends with. */
-      exitCode: number;
-      structure?: Structure;
-    }
-  | { action: 'abort'; handler: string; message: string };
+export type PwFailureContext = FailureContext<PwResult>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Defaults and factors (aiida's PwBaseWorkChain.defaults and its qe defaults)
@@ -150,108 +102,39 @@ export const DIAGONALIZATION_ORDER = ['david', 'ppcg', 'paro', 'cg'] as const;
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers
 
-/** 12 significant digits: products of decimal factors come out as written (0.4 × 0.8 = 0.32). */
-export function roundSignificant(x: number): number {
-  return Number(x.toPrecision(12));
-}
-
-function getParam(params: PwParameters, namelist: NamelistName, key: string): NamelistValue | undefined {
-  const nl = params[namelist];
-  if (!nl) return undefined;
-  if (key in nl) return nl[key];
-  const lk = key.toLowerCase();
-  for (const [k, v] of Object.entries(nl)) if (k.toLowerCase() === lk) return v;
-  return undefined;
-}
-
-function numberValue(v: NamelistValue | undefined): number | undefined {
-  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
-  if (typeof v === 'string') {
-    const n = Number(v.trim().replace(/[dD]/, 'e'));
-    return v.trim() !== '' && Number.isFinite(n) ? n : undefined;
-  }
-  return undefined;
-}
-
-function stringValue(v: NamelistValue | undefined): string | undefined {
-  return typeof v === 'string' ? v.trim().toLowerCase() : undefined;
-}
-
-/** A numeric parameter of the failed attempt, or the default. */
-export function pwNumberParameter(params: PwParameters, namelist: NamelistName, key: string, fallback: number): number {
-  return numberValue(getParam(params, namelist, key)) ?? fallback;
-}
-
-export interface ParameterEdit {
-  namelist: NamelistName;
-  key: string;
-  /** New value; undefined removes the key from the overrides (pw.x's default applies). */
-  value: NamelistValue | undefined;
-  /** The value pw.x used when the failed attempt did not set the key (for `changes.from`). */
-  assumed?: NamelistValue;
-}
-
-function restartEdits(restartFrom: RestartFrom): ParameterEdit[] {
+/** The namelist settings that make pw.x start from scratch, from a charge density, or continue a run (aiida's set_restart_type). */
+export function pwRestartEdits(restartFrom: RestartFrom): ParameterEdit[] {
   switch (restartFrom) {
     case 'scratch':
       return [
-        { namelist: 'control', key: 'restart_mode', value: undefined },
-        { namelist: 'electrons', key: 'startingpot', value: undefined },
-        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+        { group: 'control', key: 'restart_mode', value: undefined },
+        { group: 'electrons', key: 'startingpot', value: undefined },
+        { group: 'electrons', key: 'startingwfc', value: undefined },
       ];
     case 'charge-density':
       return [
-        { namelist: 'control', key: 'restart_mode', value: undefined },
-        { namelist: 'electrons', key: 'startingpot', value: 'file' },
-        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+        { group: 'control', key: 'restart_mode', value: undefined },
+        { group: 'electrons', key: 'startingpot', value: 'file' },
+        { group: 'electrons', key: 'startingwfc', value: undefined },
       ];
     case 'full':
       return [
-        { namelist: 'control', key: 'restart_mode', value: 'restart' },
-        { namelist: 'electrons', key: 'startingpot', value: undefined },
-        { namelist: 'electrons', key: 'startingwfc', value: undefined },
+        { group: 'control', key: 'restart_mode', value: 'restart' },
+        { group: 'electrons', key: 'startingpot', value: undefined },
+        { group: 'electrons', key: 'startingwfc', value: undefined },
       ];
   }
 }
 
-function cloneParameters(p: PwParameters): PwParameters {
-  const out: PwParameters = {};
-  for (const [nl, values] of Object.entries(p) as [NamelistName, Record<string, NamelistValue> | undefined][]) {
-    if (values) out[nl] = { ...values };
-  }
-  return out;
-}
-
-/**
- * New overrides = `overrides` with `edits` and the namelist settings of `restartFrom` applied; `changes` lists
- * what differs from the namelists the failed attempt ran with (`parameters`). Used by every repair.
- */
-export function applyParameterEdits(
-  ctx: Pick<PwFailureContext, 'parameters' | 'overrides'>,
-  edits: readonly ParameterEdit[],
-  restartFrom: RestartFrom,
-): { overrides: PwParameters; changes: PwChanges } {
-  const overrides = cloneParameters(ctx.overrides);
-  const changes: PwChanges = {};
-  for (const e of [...edits, ...restartEdits(restartFrom)]) {
-    const key = e.key.toLowerCase();
-    const nl = (overrides[e.namelist] ??= {});
-    for (const k of Object.keys(nl)) if (k.toLowerCase() === key) delete nl[k];
-    if (e.value !== undefined) nl[key] = e.value;
-    if (Object.keys(nl).length === 0) delete overrides[e.namelist];
-    const from = getParam(ctx.parameters, e.namelist, key) ?? e.assumed ?? null;
-    const to = e.value ?? null;
-    const name = `${e.namelist}.${key}`;
-    if (from !== to) changes[name] = { from, to };
-    else delete changes[name];
-  }
-  return { overrides, changes };
+/** New overrides with `edits` and the namelist settings of `restartFrom` applied (see parameters.ts). */
+function applyPwEdits(ctx: Pick<PwFailureContext, 'parameters' | 'overrides'>, edits: readonly ParameterEdit[], restartFrom: RestartFrom) {
+  return applyParameterEdits(ctx, [...edits, ...pwRestartEdits(restartFrom)]);
 }
 
 /** The restart type the namelists of an attempt imply (what the workflow staged for it). */
 export function restartFromParameters(params: PwParameters): RestartFrom {
-  if (stringValue(getParam(params, 'control', 'restart_mode')) === 'restart') return 'full';
-  if (stringValue(getParam(params, 'electrons', 'startingpot')) === 'file') return 'charge-density';
+  if (stringValue(getParameter(params, 'control', 'restart_mode')) === 'restart') return 'full';
+  if (stringValue(getParameter(params, 'electrons', 'startingpot')) === 'file') return 'charge-density';
   return 'scratch';
 }
 
@@ -276,9 +159,9 @@ function restart(
   edits: readonly ParameterEdit[],
   restartFrom: RestartFrom,
   structure?: Structure,
-): PwRepair {
-  const { overrides, changes } = applyParameterEdits(ctx, edits, restartFrom);
-  const repair: PwRepair = { action: 'restart', handler, message, overrides, changes, restartFrom };
+): Repair {
+  const { overrides, changes } = applyPwEdits(ctx, edits, restartFrom);
+  const repair: Repair = { action: 'restart', handler, message, overrides, changes, restartFrom };
   if (structure) repair.structure = structure;
   return repair;
 }
@@ -290,7 +173,7 @@ function restartWithOutputStructure(
   message: string,
   edits: readonly ParameterEdit[],
   restartFrom: RestartFrom,
-): PwRepair {
+): Repair {
   const out = outputStructure(ctx);
   if ('error' in out) return { action: 'abort', handler, message: `cannot read the output structure: ${out.error}` };
   return restart(ctx, handler, `${message}${out.note}`, edits, restartFrom, out.structure);
@@ -303,7 +186,7 @@ function qeVersionAtLeast(version: string | undefined, major: number, minor: num
   return a > major || (a === major && b >= minor);
 }
 
-const relaxing = (c: PwCalculation) => c === 'relax' || c === 'vc-relax';
+const relaxing = (c: string) => c === 'relax' || c === 'vc-relax';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Handlers
@@ -313,13 +196,13 @@ interface PwHandler {
   priority: number;
   exitCodes: readonly number[];
   /** undefined: declines (the next handler for the exit code is tried). */
-  run(ctx: PwFailureContext): PwRepair | undefined;
+  run(ctx: PwFailureContext): Repair | undefined;
 }
 
 function mixingBetaEdit(ctx: PwFailureContext): { edit: ParameterEdit; from: number; to: number } {
-  const from = pwNumberParameter(ctx.parameters, 'electrons', 'mixing_beta', QE_DEFAULTS.mixing_beta);
+  const from = numberParameter(ctx.parameters, 'electrons', 'mixing_beta', QE_DEFAULTS.mixing_beta);
   const to = roundSignificant(from * HANDLER_FACTORS.mixingBeta);
-  return { edit: { namelist: 'electrons', key: 'mixing_beta', value: to, assumed: QE_DEFAULTS.mixing_beta }, from, to };
+  return { edit: { group: 'electrons', key: 'mixing_beta', value: to, assumed: QE_DEFAULTS.mixing_beta }, from, to };
 }
 
 const HANDLERS: readonly PwHandler[] = [
@@ -338,7 +221,7 @@ const HANDLERS: readonly PwHandler[] = [
     run(ctx) {
       const name = 'handle_diagonalization_errors';
       const key = 'electrons.diagonalization';
-      const current = stringValue(getParam(ctx.parameters, 'electrons', 'diagonalization')) ?? QE_DEFAULTS.diagonalization;
+      const current = stringValue(getParameter(ctx.parameters, 'electrons', 'diagonalization')) ?? QE_DEFAULTS.diagonalization;
       // As aiida's ctx.diagonalizations: the algorithm of the first diagonalization failure is never retried, and
       // every algorithm switched to since is used up.
       const earlier = ctx.previousRepairs.filter((r) => r.handler === name && r.changes[key]);
@@ -362,7 +245,7 @@ const HANDLERS: readonly PwHandler[] = [
         ctx,
         name,
         `found diagonalization issues (${ctx.result.exitName}) for '${current}', switching to '${next}' diagonalization; restarting from scratch`,
-        [{ namelist: 'electrons', key: 'diagonalization', value: next, assumed: QE_DEFAULTS.diagonalization }],
+        [{ group: 'electrons', key: 'diagonalization', value: next, assumed: QE_DEFAULTS.diagonalization }],
         'scratch',
       );
     },
@@ -401,7 +284,7 @@ const HANDLERS: readonly PwHandler[] = [
       const name = 'handle_vcrelax_converged_except_final_scf';
       const out = outputStructure(ctx);
       if ('error' in out) return { action: 'abort', handler: name, message: `cannot read the output structure: ${out.error}` };
-      const repair: PwRepair = {
+      const repair: Repair = {
         action: 'finish',
         handler: name,
         message: 'ionic convergence reached except in the final SCF: structure considered final, exit code reported',
@@ -417,23 +300,23 @@ const HANDLERS: readonly PwHandler[] = [
     exitCodes: [PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE, PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE],
     run(ctx) {
       const name = 'handle_relax_recoverable_ionic_convergence_bfgs_history_error';
-      const trm = pwNumberParameter(ctx.parameters, 'ions', 'trust_radius_min', QE_DEFAULTS.trust_radius_min);
+      const trm = numberParameter(ctx.parameters, 'ions', 'trust_radius_min', QE_DEFAULTS.trust_radius_min);
       let edits: ParameterEdit[];
       let message: string;
       if (ctx.calculation === 'relax') {
-        edits = [{ namelist: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics }];
+        edits = [{ group: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics }];
         message = "bfgs history (ionic only) failure: restarting with 'damp' dynamics from the charge density";
       } else if (ctx.calculation === 'vc-relax' && trm > HANDLER_FACTORS.trustRadiusMinThreshold) {
         const next = roundSignificant(trm * HANDLER_FACTORS.trustRadiusMin);
         edits = [
-          { namelist: 'ions', key: 'trust_radius_ini', value: trm }, // start close
-          { namelist: 'ions', key: 'trust_radius_min', value: next, assumed: QE_DEFAULTS.trust_radius_min },
+          { group: 'ions', key: 'trust_radius_ini', value: trm }, // start close
+          { group: 'ions', key: 'trust_radius_min', value: next, assumed: QE_DEFAULTS.trust_radius_min },
         ];
         message = `bfgs history (vc-relax) failure: restarting with trust_radius_min = ${next} from the charge density`;
       } else if (ctx.calculation === 'vc-relax') {
         edits = [
-          { namelist: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics },
-          { namelist: 'cell', key: 'cell_dynamics', value: 'damp-w', assumed: QE_DEFAULTS.cell_dynamics },
+          { group: 'ions', key: 'ion_dynamics', value: 'damp', assumed: QE_DEFAULTS.ion_dynamics },
+          { group: 'cell', key: 'cell_dynamics', value: 'damp-w', assumed: QE_DEFAULTS.cell_dynamics },
         ];
         message = "bfgs history (vc-relax) failure: restarting with 'damp' / 'damp-w' dynamics from the charge density";
       } else {
@@ -465,13 +348,13 @@ const HANDLERS: readonly PwHandler[] = [
     priority: 555,
     exitCodes: [PW_EXIT.ERROR_RADIAL_FFT_SIGNIFICANT_VOLUME_CONTRACTION],
     run(ctx) {
-      const from = pwNumberParameter(ctx.parameters, 'cell', 'cell_factor', QE_DEFAULTS.cell_factor);
+      const from = numberParameter(ctx.parameters, 'cell', 'cell_factor', QE_DEFAULTS.cell_factor);
       const to = roundSignificant(from * HANDLER_FACTORS.cellFactor);
       return restartWithOutputStructure(
         ctx,
         'handle_vcrelax_recoverable_fft_significant_volume_contraction_error',
         `significant volume scaling but clean shutdown: restarting from scratch with cell_factor = ${to}`,
-        [{ namelist: 'cell', key: 'cell_factor', value: to, assumed: QE_DEFAULTS.cell_factor }],
+        [{ group: 'cell', key: 'cell_factor', value: to, assumed: QE_DEFAULTS.cell_factor }],
         'scratch',
       );
     },
@@ -527,9 +410,9 @@ const HANDLERS: readonly PwHandler[] = [
     run(ctx) {
       const name = 'sanity_check_insufficient_bands';
       // aiida skips the check only when occupations are explicitly 'fixed'; the parser flags only smearing runs.
-      if (stringValue(getParam(ctx.parameters, 'system', 'occupations')) === 'fixed') return undefined;
+      if (stringValue(getParameter(ctx.parameters, 'system', 'occupations')) === 'fixed') return undefined;
       if (ctx.result.insufficientBands !== true) return undefined;
-      const current = ctx.result.numberOfBands ?? numberValue(getParam(ctx.parameters, 'system', 'nbnd'));
+      const current = ctx.result.numberOfBands ?? numberValue(getParameter(ctx.parameters, 'system', 'nbnd'));
       if (current === undefined || !(current > 0)) {
         return {
           action: 'abort',
@@ -543,7 +426,7 @@ const HANDLERS: readonly PwHandler[] = [
         name,
         `the highest band holds up to ${ctx.result.highestBandOccupationMax ?? '?'} electrons (insufficient bands): ` +
           `increased nbnd from ${current} to ${next}, restarting from the charge density`,
-        [{ namelist: 'system', key: 'nbnd', value: next, assumed: current }],
+        [{ group: 'system', key: 'nbnd', value: next, assumed: current }],
         'charge-density',
       );
     },
@@ -562,18 +445,11 @@ const SORTED_HANDLERS = [...HANDLERS].sort((a, b) => b.priority - a.priority);
  * no handler applies: for a failure, fail with the parsed reason; for a success (exit 0), the sanity check found
  * nothing wrong.
  */
-export function handlePwResult(ctx: PwFailureContext): PwRepair | undefined {
+export function handlePwResult(ctx: PwFailureContext): Repair | undefined {
   for (const h of SORTED_HANDLERS) {
     if (!h.exitCodes.includes(ctx.result.exitCode)) continue;
     const repair = h.run(ctx);
     if (repair) return repair;
   }
   return undefined;
-}
-
-/** What a repair leaves for later handlers (their `previousRepairs`). */
-export function toRepairRecord(r: { handler?: string; changes?: PwChanges; restartFrom?: RestartFrom }): PwRepairRecord {
-  const record: PwRepairRecord = { handler: r.handler ?? 'unknown', changes: r.changes ?? {} };
-  if (r.restartFrom) record.restartFrom = r.restartFrom;
-  return record;
 }

@@ -8,11 +8,11 @@
  */
 import { z } from 'zod';
 import { isMetallicElement } from '../../elements.ts';
-import { kMeshFromDistance } from '../../structure/kpoints.ts';
+import { kMeshFromDistance, KpointsSchema, type KMesh, type KOffset } from '../../structure/kpoints.ts';
 import { StructureSchema } from '../../structure/schema.ts';
 import type { Structure } from '../../structure/structure.ts';
-import { PROTOCOL_NAMES, PROTOCOLS } from './protocols.ts';
-import type { ProtocolName } from './protocols.ts';
+import { PROTOCOLS } from './protocols.ts';
+import { PROTOCOL_NAMES, type ProtocolName } from '../../protocols.ts';
 import { PseudoFamilySchema, selectPseudos } from './pseudos.ts';
 import type { PseudoFamily } from './pseudos.ts';
 
@@ -125,8 +125,6 @@ export type PwParameters = Partial<Record<NamelistName, Namelist>>;
 
 export type PwCalculation = 'scf' | 'nscf' | 'bands' | 'relax' | 'vc-relax';
 export type ElectronicType = 'auto' | 'insulator' | 'metal';
-export type KMesh = [number, number, number];
-export type KOffset = [0 | 1, 0 | 1, 0 | 1];
 
 export interface PwInputRequest {
   structure: Structure;
@@ -169,14 +167,6 @@ export interface PwInput {
 }
 
 const noLineBreak = (what: string) => z.string().min(1).refine((s) => !/[\r\n]/.test(s), `${what} must not contain line breaks`);
-const meshCount = z.number().int().min(1);
-const offsetFlag = z.union([z.literal(0), z.literal(1)]);
-
-/** An explicit Monkhorst–Pack mesh (offset 1 = shifted by half a step) or a k-point distance in 1/Å (2π included). */
-export const PwKpointsSchema = z.union([
-  z.strictObject({ mesh: z.tuple([meshCount, meshCount, meshCount]), offset: z.tuple([offsetFlag, offsetFlag, offsetFlag]).optional() }),
-  z.strictObject({ distance: z.number().positive() }),
-]);
 
 const PwInputRequestSchema = z.object({
   structure: StructureSchema,
@@ -187,7 +177,7 @@ const PwInputRequestSchema = z.object({
   outdir: noLineBreak('outdir').optional(),
   prefix: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'prefix may only contain letters, digits and _ . + -').optional(),
   electronicType: z.enum(['auto', 'insulator', 'metal']).optional(),
-  kpoints: PwKpointsSchema.optional(),
+  kpoints: KpointsSchema.optional(),
   valenceElectrons: z.record(z.string(), z.number().positive()).optional(),
   walltimeSeconds: z.number().positive().optional(),
   overrides: PwParametersSchema.optional(),

@@ -22,8 +22,7 @@
  * - `nstep`: pw.x's own default for relaxations (50), written explicitly.
  */
 
-export const PROTOCOL_NAMES = ['fast', 'moderate', 'precise'] as const;
-export type ProtocolName = (typeof PROTOCOL_NAMES)[number];
+import { isProtocolName, PROTOCOL_NAMES, type ProtocolName } from '../../protocols.ts';
 
 export interface PwProtocol {
   name: ProtocolName;
@@ -108,10 +107,6 @@ export const PROTOCOLS: Readonly<Record<ProtocolName, Readonly<PwProtocol>>> = {
     volumeConvergence: 0.01,
   },
 };
-
-export function isProtocolName(x: string): x is ProtocolName {
-  return (PROTOCOL_NAMES as readonly string[]).includes(x);
-}
 
 /** The protocol of that name; throws listing the valid names otherwise. */
 export function getProtocol(name: string): PwProtocol {
