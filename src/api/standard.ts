@@ -16,12 +16,13 @@ import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
-import { resolveStructure, withClient } from '../client.ts';
 import { loadSettings } from '../settings.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import type { AnalysisResults, StandardInput } from '../workflows/standard.ts';
 import { BuildError } from './builder.ts';
+import { withClient } from './connection.ts';
 import { toCSV, toJSON, toLatexTable } from './exporters.ts';
+import { resolveStructure } from './structures.ts';
 import { Workflow } from './workflow.ts';
 
 export interface StandardAnalysisOptions {

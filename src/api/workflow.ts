@@ -6,7 +6,7 @@ import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@tempor
 import { ApplicationFailure } from '@temporalio/common';
 import type { CalculationResult } from '../domain/calculation.ts';
 import type { PlanProgress, PlanResult } from '../workflows/plan.ts';
-import { withClient } from '../client.ts';
+import { withClient } from './connection.ts';
 
 export type WorkflowState = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
 
