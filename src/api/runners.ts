@@ -11,7 +11,7 @@ import type { CodeName, StepResources, StepType, WorkflowPlan, WorkflowStepInput
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import type { ClusterProfile } from '../clusters/schema.ts';
+import type { ClusterProfile } from '../domain/cluster-profile.ts';
 import type { PlanResult } from '../workflows/plan.ts';
 import { buildPlan, type BuiltWorkflow } from './builder.ts';
 import { toCSV, toJSON } from './exporters.ts';

@@ -40,7 +40,7 @@
  *    Without a profile nothing is capped and everything runs on one node.
  * 6. Walltime is rounded up to whole minutes.
  */
-import { findPartition, formatWalltime, partitionWalltimeSeconds, type ClusterProfile, type Partition } from './schema.ts';
+import { findPartition, formatWalltime, partitionWalltimeSeconds, type ClusterProfile, type Partition } from '../domain/cluster-profile.ts';
 
 export const CODE_FAMILIES = ['qe', 'vasp', 'yambo', 'crystal23', 'wannier90', 'phonopy', 'boltztrap2'] as const;
 export type CodeFamily = (typeof CODE_FAMILIES)[number];
