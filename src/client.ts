@@ -5,15 +5,9 @@
 export { connectClient, withClient } from './api/connection.ts';
 export { InputError } from './api/errors.ts';
 export { resolveStructure } from './api/structures.ts';
-export {
-  CalculationFailedError,
-  calculationResult,
-  startCalculation,
-  validateCalculationInput,
-  workflowIdFor,
-} from './api/calculation.ts';
+export { CalculationFailedError, calculationResult, startCalculation, validateCalculationInput } from './api/calculation.ts';
 export { WorkflowBuilder, BuiltWorkflow, BuildError, ErrorRecoveryStrategy, buildPlan } from './api/builder.ts';
-export { Workflow, WorkflowRunError, type WorkflowStatus, type ProgressUpdate } from './api/workflow.ts';
+export { Workflow, WorkflowRunError, workflowIdFor, type WorkflowStatus, type ProgressUpdate } from './api/workflow.ts';
 export { BaseAnalysisRunner, type RunnerOptions } from './api/runners.ts';
 export { StandardAnalysis, StandardResults, type StandardAnalysisOptions } from './api/standard.ts';
 export { loadSettings } from './settings.ts';

@@ -1,25 +1,17 @@
 /** Starting one `calculation` workflow and reading its result, for scripts that drive single calculations. */
-import { createHash, randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { CalculationInputSchema, describeZodError, type CalculationInput, type CalculationResult } from '../domain/calculation.ts';
-import { cellFormula } from '../domain/structure/lattice.ts';
-import type { Structure } from '../domain/structure/structure.ts';
 import { loadSettings } from '../settings.ts';
 import type { calculation } from '../workflows/calculation.ts';
 import { InputError } from './errors.ts';
+import { workflowIdFor } from './workflow.ts';
 
 /** Validates before anything reaches Temporal, so a typo is reported at once and names its field. */
 export function validateCalculationInput(input: CalculationInput) {
   const parsed = CalculationInputSchema.safeParse(input);
   if (!parsed.success) throw new InputError(`invalid calculation input: ${describeZodError(parsed.error)}`);
   return parsed.data;
-}
-
-/** Readable, unique ids: analysis, formula and a short hash, e.g. `scf-Si2-3fa9c1d2`. */
-export function workflowIdFor(analysis: string, structure: Structure): string {
-  const hash = createHash('sha256').update(JSON.stringify(structure)).update(randomUUID()).digest('hex').slice(0, 8);
-  return `${analysis}-${cellFormula(structure)}-${hash}`.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 export async function startCalculation(
