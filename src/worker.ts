@@ -19,7 +19,7 @@ import { createActivities } from './activities/index.ts';
 import { profileDirsFor } from './activities/scheduler/profiles.ts';
 import { closeAllTransports } from './activities/transport/index.ts';
 import { EXAMPLE_CLUSTERS_DIR, listClusterProfiles } from './clusters/loader.ts';
-import { CLUSTER_NAME_RE } from './clusters/schema.ts';
+import { CLUSTER_NAME_RE } from './domain/cluster-profile.ts';
 import { clusterTaskQueue, LOCAL_CLUSTER } from './domain/jobs.ts';
 import { loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
 import { activityLogInterceptor, installRuntime, loadObservabilitySettings } from './observability.ts';

@@ -23,7 +23,7 @@ import { renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import { toCrystalB } from '../domain/structure/kpath.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
-import { plotBandsDos } from '../api/figures.ts';
+import { plotBandsDos } from '../figures/bands-dos.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import { jobNameFor, LOCAL_CLUSTER, type JobSpec } from '../domain/jobs.ts';
 

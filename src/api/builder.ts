@@ -8,7 +8,6 @@
  * parent, a code that cannot do a step, an unknown cluster, a code the cluster lacks) and steps whose
  * analysis has not landed yet ("not supported yet") are rejected there, with the step named.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Client } from '@temporalio/client';
@@ -25,15 +24,14 @@ import {
 import { unsupportedStepReason } from '../domain/plan/steps.ts';
 import type { ErrorRecoveryStrategy as StrategyName, RecoveryPolicyInput } from '../domain/recovery/strategy.ts';
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
-import { cellFormula } from '../domain/structure/lattice.ts';
 import { builtinStructure, parseStructureText } from '../domain/structure/index.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { ClusterProfileError, getClusterProfile } from '../clusters/loader.ts';
-import { connectClient, withClient } from '../client.ts';
 import { loadSettings } from '../settings.ts';
 import type { PlanResult } from '../workflows/plan.ts';
+import { connectClient, withClient } from './connection.ts';
 import { fetchMaterialsProjectStructure } from './materials-project.ts';
-import { Workflow, WorkflowRunError, type ProgressUpdate } from './workflow.ts';
+import { Workflow, WorkflowRunError, workflowIdFor, type ProgressUpdate } from './workflow.ts';
 import type { PlanProgress } from '../workflows/plan.ts';
 
 /** The seed's ErrorRecoveryStrategy names. */
@@ -248,9 +246,7 @@ export class BuiltWorkflow {
     readonly plan: WorkflowPlan,
     private readonly options: { client?: Client; taskQueue?: string; onProgress?: (update: ProgressUpdate) => void },
   ) {
-    const analysis = (plan.name ?? plan.steps.map((s) => s.type).join('-')).replace(/[^A-Za-z0-9-]/g, '_');
-    const hash = createHash('sha256').update(JSON.stringify(plan)).update(randomUUID()).digest('hex').slice(0, 8);
-    this.workflowId = `${analysis}-${cellFormula(plan.structure)}-${hash}`;
+    this.workflowId = workflowIdFor(plan.name ?? plan.steps.map((s) => s.type).join('-'), plan.structure);
   }
 
   get steps() {

@@ -4,6 +4,7 @@
  */
 import { gapCharacter } from '../domain/analysis/bandgap.ts';
 import { volume } from '../domain/structure/lattice.ts';
+import { RY_TO_EV } from '../domain/units.ts';
 import type { PlanResult } from '../workflows/plan.ts';
 import type { AnalysisResults } from '../workflows/standard.ts';
 
@@ -25,7 +26,7 @@ export function propertyRows(result: PlanResult): PropertyRow[] {
     };
     add('exit_code', r.exitCode, '');
     add('total_energy', o.totalEnergyEv, 'eV');
-    add('final_enthalpy', o.finalEnthalpyRy !== undefined ? o.finalEnthalpyRy * 13.605693122994 : undefined, 'eV');
+    add('final_enthalpy', o.finalEnthalpyRy !== undefined ? o.finalEnthalpyRy * RY_TO_EV : undefined, 'eV');
     add('fermi_energy', o.fermiEnergyEv, 'eV');
     add('highest_occupied_level', o.highestOccupiedEv, 'eV');
     add('lowest_unoccupied_level', o.lowestUnoccupiedEv, 'eV');

@@ -13,11 +13,11 @@ import type { StepResources, WorkflowPlan, WorkflowStepInput } from '../domain/p
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import type { ClusterProfile } from '../clusters/schema.ts';
-import { resolveStructure } from '../client.ts';
+import type { ClusterProfile } from '../domain/cluster-profile.ts';
 import type { PlanResult } from '../workflows/plan.ts';
 import { buildPlan, type BuiltWorkflow } from './builder.ts';
 import { toCSV, toJSON } from './exporters.ts';
+import { resolveStructure } from './structures.ts';
 import { Workflow } from './workflow.ts';
 
 export interface RunnerOptions {

@@ -10,20 +10,19 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
-import { createHash, randomUUID } from 'node:crypto';
 import type { CodeName } from '../domain/codes/catalog.ts';
 import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
-import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
-import { resolveStructure, withClient } from '../client.ts';
 import { loadSettings } from '../settings.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import type { AnalysisResults, StandardInput } from '../workflows/standard.ts';
 import { BuildError } from './builder.ts';
+import { withClient } from './connection.ts';
 import { toCSV, toJSON, toLatexTable } from './exporters.ts';
-import { Workflow } from './workflow.ts';
+import { resolveStructure } from './structures.ts';
+import { Workflow, workflowIdFor } from './workflow.ts';
 
 export interface StandardAnalysisOptions {
   cluster?: string;
@@ -81,7 +80,7 @@ export class StandardAnalysis {
 
   async submit(structure: string | Structure): Promise<string> {
     const { input } = this.input(structure);
-    const id = `standard-${cellFormula(input.structure)}-${createHash('sha256').update(randomUUID()).digest('hex').slice(0, 8)}`;
+    const id = workflowIdFor('standard', input.structure);
     await withClient(this.options.client, (client) => client.workflow.start('standardAnalysis', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
     return id;
   }

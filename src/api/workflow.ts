@@ -2,11 +2,19 @@
  * Handles on submitted workflows: status, progress, result and cancellation by id, from any process
  * (the id is all a script needs to keep, e.g. across a client restart).
  */
+import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { CalculationResult } from '../domain/calculation.ts';
+import type { Structure } from '../domain/structure/structure.ts';
+import { readableWorkflowId } from '../domain/workflow-ids.ts';
 import type { PlanProgress, PlanResult } from '../workflows/plan.ts';
-import { withClient } from '../client.ts';
+import { withClient } from './connection.ts';
+
+/** A new readable, unique workflow id, e.g. `scf-Si2-3fa9c1d2` (8 random hex digits). */
+export function workflowIdFor(analysis: string, structure: Structure): string {
+  return readableWorkflowId(analysis, structure, randomUUID().slice(0, 8));
+}
 
 export type WorkflowState = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';
 

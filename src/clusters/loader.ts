@@ -18,7 +18,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { loadSettings, REPO_ROOT } from '../settings.ts';
 import { makeLocalProfile } from './local.ts';
-import { CLUSTER_NAME_RE, ClusterProfileSchema, formatIssuePath, LOCAL_CLUSTER_NAME, type ClusterProfile } from './schema.ts';
+import { CLUSTER_NAME_RE, ClusterProfileSchema, formatIssuePath, LOCAL_CLUSTER_NAME, type ClusterProfile } from '../domain/cluster-profile.ts';
 
 export const PROFILE_EXTENSIONS = ['.yaml', '.yml', '.json'] as const;
 /** The repository's example profiles. */

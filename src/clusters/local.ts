@@ -2,7 +2,7 @@
  * The built-in `local` profile: the worker's own machine, the local executor, no SSH, no scheduler. Pure: the
  * loader passes in the machine's cores, memory and the work directory from the settings.
  */
-import { ClusterProfileSchema, LOCAL_CLUSTER_NAME, type ClusterProfile } from './schema.ts';
+import { ClusterProfileSchema, LOCAL_CLUSTER_NAME, type ClusterProfile } from '../domain/cluster-profile.ts';
 
 /** Executables of the Debian `quantum-espresso` package and friends, as found on PATH. */
 export const DEFAULT_LOCAL_EXECUTABLES = {

@@ -4,7 +4,7 @@
  * environment variables and `prepend` text a user filled with tokens: values whose names look secret are
  * replaced. Pure.
  */
-import type { ClusterProfile, CodeExecutable } from './schema.ts';
+import type { ClusterProfile, CodeExecutable } from '../domain/cluster-profile.ts';
 
 export const REDACTED = '<redacted>';
 const SECRET_NAME_RE = /pass(word|wd|phrase)?|secret|token|credential|api_?key|private_?key|auth/i;

@@ -41,8 +41,8 @@
  * 6. Walltime is rounded up to whole minutes.
  */
 import { calculationTypeOf, type CalculationType } from '../domain/calculation-types.ts';
+import { findPartition, formatWalltime, partitionWalltimeSeconds, type ClusterProfile, type Partition } from '../domain/cluster-profile.ts';
 import { codeFamily, GPU_CODE_FAMILIES, type CodeFamily } from '../domain/codes/catalog.ts';
-import { findPartition, formatWalltime, partitionWalltimeSeconds, type ClusterProfile, type Partition } from './schema.ts';
 
 export interface ResourceRequest {
   /** A code family (`qe`, `vasp`, ...) or a code id (`qe-pw`, `vasp-std`, `yambo-p2y`) or an alias (`quantum_espresso`). */

@@ -16,7 +16,7 @@
  * Every word that comes from a profile, a path or a name is quoted with `shellQuote` / `shellJoin`; only the
  * profile's `prepend` texts are inserted verbatim (they are shell text on purpose).
  */
-import { findPartition, formatWalltime, mpiArgv, type ClusterProfile, type CodeExecutable } from '../clusters/schema.ts';
+import { findPartition, formatWalltime, mpiArgv, type ClusterProfile, type CodeExecutable } from './cluster-profile.ts';
 import { shellJoin, shellQuote } from './shell.ts';
 import type { JobOutcome, Resources } from './jobs.ts';
 

@@ -9,10 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandardAnalysis } from '../../src/client.ts';
+import { HA_TO_EV } from '../../src/domain/units.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
-
-const HARTREE_EV = 27.211386245988;
 
 describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
   let env: TestWorkflowEnvironment;
@@ -46,7 +45,7 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(r.vbm?.where).toBe('Γ');
     expect(r.cbm?.where).toMatch(/Γ→X/);
     const bandsXml = readFileSync(join(settings.workRoot, `${r.workflowId}-bands`, 'pw', '1', 'out', 'pwscf.save', 'data-file-schema.xml'), 'utf8');
-    const eig = [...bandsXml.matchAll(/<eigenvalues size="(\d+)">([^<]+)<\/eigenvalues>/g)].map((m) => m[2]!.trim().split(/\s+/).map((x) => Number(x) * HARTREE_EV));
+    const eig = [...bandsXml.matchAll(/<eigenvalues size="(\d+)">([^<]+)<\/eigenvalues>/g)].map((m) => m[2]!.trim().split(/\s+/).map((x) => Number(x) * HA_TO_EV));
     const vbm = Math.max(...eig.map((e) => e[3]!));
     const cbm = Math.min(...eig.map((e) => e[4]!));
     expect(r.bandGapEv).toBeCloseTo(cbm - vbm, 4);

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeAllTransports, sshConnectionsOpened } from '../../src/activities/transport/index.ts';
 import { schedulerMetrics } from '../../src/activities/scheduler/index.ts';
 import { calculationResult, startCalculation } from '../../src/client.ts';
-import { ClusterProfileSchema } from '../../src/clusters/schema.ts';
+import { ClusterProfileSchema } from '../../src/domain/cluster-profile.ts';
 import type { CalculationResult } from '../../src/domain/calculation.ts';
 import { CalculationInputSchema } from '../../src/domain/calculation.ts';
 import { clusterTaskQueue, jobNameFor } from '../../src/domain/jobs.ts';

@@ -24,7 +24,7 @@ import {
   TransportFileError,
   type Transport,
 } from '../../src/activities/transport/index.ts';
-import type { ClusterProfile } from '../../src/clusters/schema.ts';
+import type { ClusterProfile } from '../../src/domain/cluster-profile.ts';
 import { sleep } from '../../src/process.ts';
 import { describeCluster, ed25519Blob, killSshSessions, startLocalCluster, type LocalCluster } from '../support/cluster.ts';
 import { freePort } from '../support/ports.ts';

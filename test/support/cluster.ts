@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { describeWhen } from './describe-when.ts';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { loadClusterProfile } from '../../src/clusters/loader.ts';
-import type { ClusterProfile } from '../../src/clusters/schema.ts';
+import type { ClusterProfile } from '../../src/domain/cluster-profile.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const LOCAL_CLUSTER_SCRIPT = join(repoRoot, 'scripts', 'local-cluster.sh');

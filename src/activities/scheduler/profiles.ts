@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { ClusterProfileError, clusterDirs, getClusterProfile, loadClusterProfile, PROFILE_EXTENSIONS } from '../../clusters/loader.ts';
 import { makeLocalProfile } from '../../clusters/local.ts';
-import { LOCAL_CLUSTER_NAME, type ClusterProfile, type CodeExecutable } from '../../clusters/schema.ts';
+import { LOCAL_CLUSTER_NAME, type ClusterProfile, type CodeExecutable } from '../../domain/cluster-profile.ts';
 
 export interface ProfileSource {
   /** Directories searched for `<name>.yaml`, first match wins (see src/clusters/loader.ts). */

@@ -15,7 +15,7 @@
  * second job: the retry finds the first one.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import type { ClusterProfile } from '../../clusters/schema.ts';
+import type { ClusterProfile } from '../../domain/cluster-profile.ts';
 import type { JobHandle, JobOutcome, JobSpec } from '../../domain/jobs.ts';
 import { isPermanentSbatchError, isTerminalSlurmState, outcomeOfSlurmState, parseSubmitAnswer, SLURM_FILES, submitScript } from '../../domain/slurm.ts';
 import { transportFor, TransportFileError, type Transport } from '../transport/index.ts';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterProfile } from '../../clusters/schema.ts';
+import type { ClusterProfile } from '../../domain/cluster-profile.ts';
 import { shellQuote } from '../../domain/shell.ts';
 import type { LoadedFamily } from '../pseudos.ts';
 import { TransportFileError, type Transport } from '../transport/index.ts';

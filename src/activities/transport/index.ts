@@ -2,7 +2,7 @@
  * `transportFor(profile)`: how activities reach a cluster. Over SSH when the profile says `transport: ssh`
  * (one pooled connection per cluster per worker process), else the worker's own machine.
  */
-import type { ClusterProfile } from '../../clusters/schema.ts';
+import type { ClusterProfile } from '../../domain/cluster-profile.ts';
 import { LocalTransport } from './local.ts';
 import { closeSshTransports, sshTransportFor } from './ssh.ts';
 import type { Transport } from './types.ts';

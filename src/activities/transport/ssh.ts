@@ -18,7 +18,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, ConnectConfig, SFTPWrapper } from 'ssh2';
-import type { ClusterProfile } from '../../clusters/schema.ts';
+import type { ClusterProfile } from '../../domain/cluster-profile.ts';
 import { sleep } from '../../process.ts';
 import { AuthError, CommandTimeoutError, ConnectionError, HostKeyError, TransportError, TransportFileError, TransportUsageError } from './errors.ts';
 import { knownHostName, parseKnownHosts, preferredHostKeyAlgorithms, verifyHostKey, type KnownHostEntry } from './known-hosts.ts';

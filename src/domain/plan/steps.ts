@@ -10,6 +10,7 @@ import { QE_PW_ID } from '../codes/qe/pw.ts';
 import type { Structure } from '../structure/structure.ts';
 import type { StepType } from '../calculation-types.ts';
 import type { CodeName } from '../codes/catalog.ts';
+import { BOHR_TO_ANGSTROM, RY_TO_EV } from '../units.ts';
 import type { WorkflowPlan, WorkflowStep } from './plan.ts';
 
 /** The step types each code runs today. Grows as analyses land; everything else is "not supported yet". */
@@ -92,9 +93,6 @@ function nearestUpstream<S extends Pick<WorkflowStep, 'name' | 'type' | 'depends
   return undefined;
 }
 
-const EV_PER_RY = 13.605693122994;
-const BOHR_IN_ANGSTROM = 0.529177210903;
-
 /**
  * A step's parameters in the seed's vocabulary, translated to pw.x namelists:
  * `forceThreshold` (eV/Å) → forc_conv_thr (Ry/Bohr), `energyConvergence` (eV) → conv_thr (Ry),
@@ -103,8 +101,8 @@ const BOHR_IN_ANGSTROM = 0.529177210903;
 export function pwOverridesFor(step: Pick<WorkflowStep, 'parameters'>): PwParameters {
   const p = step.parameters as { forceThreshold?: number; energyConvergence?: number; pw?: PwParameters };
   const out: PwParameters = {};
-  if (typeof p.forceThreshold === 'number') out.control = { forc_conv_thr: (p.forceThreshold / EV_PER_RY) * BOHR_IN_ANGSTROM };
-  if (typeof p.energyConvergence === 'number') out.electrons = { conv_thr: p.energyConvergence / EV_PER_RY };
+  if (typeof p.forceThreshold === 'number') out.control = { forc_conv_thr: (p.forceThreshold / RY_TO_EV) * BOHR_TO_ANGSTROM };
+  if (typeof p.energyConvergence === 'number') out.electrons = { conv_thr: p.energyConvergence / RY_TO_EV };
   for (const [namelist, values] of Object.entries(p.pw ?? {})) {
     out[namelist as keyof PwParameters] = { ...(out[namelist as keyof PwParameters] ?? {}), ...values };
   }

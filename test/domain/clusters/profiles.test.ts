@@ -13,7 +13,7 @@ import {
   loadClusterProfile,
   parseClusterProfile,
 } from '../../../src/clusters/loader.ts';
-import { ClusterProfileSchema, findPartition, formatWalltime, mpiArgv, walltimeSeconds } from '../../../src/clusters/schema.ts';
+import { ClusterProfileSchema, findPartition, formatWalltime, mpiArgv, walltimeSeconds } from '../../../src/domain/cluster-profile.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'crystalmath-clusters-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -7,7 +7,8 @@ import { PW_HANDLERS, handlePwResult, pwRestartEdits, restartFromParameters, typ
 import { toRepairRecord } from '../../../src/domain/recovery/strategy.ts';
 import type { PwParameters } from '../../../src/domain/codes/qe/inputs.ts';
 import { parsePwOutput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
-import { BOHR_TO_ANGSTROM, structureFromPwOutput } from '../../../src/domain/codes/qe/restart.ts';
+import { structureFromPwOutput } from '../../../src/domain/codes/qe/restart.ts';
+import { BOHR_TO_ANGSTROM } from '../../../src/domain/units.ts';
 import { fracToCart, volume } from '../../../src/domain/structure/lattice.ts';
 import type { Mat3, Structure } from '../../../src/domain/structure/structure.ts';
 import { pwParametersFor, pwResult } from '../../support/pw-results.ts';

@@ -1,6 +1,6 @@
 /** dos.x / projwfc.x inputs and executables, one place for the local run and the cluster job. */
 import { describe, expect, it } from 'vitest';
-import { ExecutableSchema } from '../../../src/clusters/schema.ts';
+import { ExecutableSchema } from '../../../src/domain/cluster-profile.ts';
 import { postprocessInput, qeToolExecutable } from '../../../src/domain/codes/qe/postprocess.ts';
 
 const exe = (v: unknown) => ExecutableSchema.parse(v);

@@ -2,7 +2,7 @@
  * dos.x and projwfc.x after an nscf: their input (reading the nscf's outdir in place) and which executable runs
  * them. One place for both the local run beside the worker and the SLURM job on a cluster.
  */
-import type { CodeExecutable } from '../../../clusters/schema.ts';
+import type { CodeExecutable } from '../../cluster-profile.ts';
 import { buildDosInput } from './dos.ts';
 import { PW_FILES } from './files.ts';
 import { buildProjwfcInput } from './projwfc.ts';

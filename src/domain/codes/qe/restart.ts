@@ -13,10 +13,8 @@
  */
 import { cartToFrac, norm } from '../../structure/lattice.ts';
 import type { Mat3, Site, Structure, Vec3 } from '../../structure/structure.ts';
+import { BOHR_TO_ANGSTROM } from '../../units.ts';
 import type { PwResult } from './parse.ts';
-
-/** 1 bohr in Å (CODATA 2018, as QE's BOHR_RADIUS_ANGS). */
-export const BOHR_TO_ANGSTROM = 0.529177210903;
 
 function vec3(row: readonly number[] | undefined, what: string): Vec3 {
   if (!row || row.length !== 3 || !row.every(Number.isFinite)) {

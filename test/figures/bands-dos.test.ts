@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BAND_LINE_DOWN_MARK, BAND_LINE_MARK, bandLineCount, bandsDosSpec, plotBandsDos, type BandsDosFigureInput } from '../../src/api/figures.ts';
+import { BAND_LINE_DOWN_MARK, BAND_LINE_MARK, bandLineCount, bandsDosSpec, plotBandsDos, type BandsDosFigureInput } from '../../src/figures/bands-dos.ts';
 import { alignEnergies, analyzeBandGap } from '../../src/domain/analysis/bandgap.ts';
 import { bandsPathDistances, parsePwBands } from '../../src/domain/codes/qe/bands.ts';
 import { parseProjwfcPdos, sumPdos } from '../../src/domain/codes/qe/projwfc.ts';

@@ -1,6 +1,7 @@
 /**
  * Cluster profiles: where calculations run and how to reach that place. One YAML (or JSON) file per cluster;
- * `loader.ts` reads them, this module only validates (pure, no I/O: safe to import from workflows).
+ * `loadClusterProfile` (src/clusters, the file system) reads them; this module only validates (pure, no I/O:
+ * safe to import from workflows).
  *
  * A profile is plain data and may travel in workflow inputs and results. It never holds a secret: SSH
  * passwords are given only as the NAME of an environment variable (`passwordEnv`), key files by path.
@@ -27,7 +28,7 @@ export const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** Code identifiers used as keys of `executables`, e.g. `qe-pw`, `vasp-std`, `yambo`, `crystal23`. */
 export const CODE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]*$/;
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** The built-in profile of the worker's own machine (see `local.ts`). */
+/** The built-in profile of the worker's own machine (`makeLocalProfile`). */
 export const LOCAL_CLUSTER_NAME = 'local';
 
 const WALLTIME_RE = /^(?:(\d+)-)?(\d{1,3})(?::(\d{1,2}))?(?::(\d{1,2}))?$/;
