@@ -151,6 +151,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
 
     progress.stage = 'parsing';
     const parseRequest = {
+      code: code.id,
       workflowId,
       step,
       attempt,

@@ -20,10 +20,11 @@ export async function connectTestEnv(): Promise<TestWorkflowEnvironment> {
   return TestWorkflowEnvironment.createFromExistingServer({ address: inject('temporalAddress'), namespace: 'default' });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-/** The workflow bundle, built once per test file (bundling takes a few seconds). */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietLogger });
+const bundles = new Map<string, Promise<WorkflowBundleWithSourceMap>>();
+/** The workflow bundle of an entry (default: CrystalMath's workflows), built once per test file (bundling takes a few seconds). */
+export function workflowBundle(workflowsPath: string = WORKFLOWS_PATH): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(workflowsPath);
+  if (!bundle) bundles.set(workflowsPath, (bundle = bundleWorkflowCode({ workflowsPath, logger: quietLogger })));
   return bundle;
 }
 
@@ -44,14 +45,17 @@ export function testSettings(name: string, address = inject('temporalAddress')):
   };
 }
 
-/** A worker with the real activities on the suite's server for one test file: start in beforeAll, stop in afterAll. */
-export async function startTestWorker(settings: Settings): Promise<{ env: TestWorkflowEnvironment; stop: () => Promise<void> }> {
+/**
+ * A worker with the real activities on the suite's server for one test file: start in beforeAll, stop in afterAll.
+ * `workflowsPath`: another bundle entry (e.g. one that registers a code of its own first).
+ */
+export async function startTestWorker(settings: Settings, opts: { workflowsPath?: string } = {}): Promise<{ env: TestWorkflowEnvironment; stop: () => Promise<void> }> {
   const env = await connectTestEnv();
   const worker = await Worker.create({
     connection: env.nativeConnection,
     namespace: settings.namespace,
     taskQueue: settings.taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle(opts.workflowsPath),
     activities: createActivities(settings),
   });
   const running = worker.run();
