@@ -34,7 +34,7 @@ import type { Code, CodeResult, RepairRecord, RestartFrom } from '../domain/code
 import type { CodeParameters } from '../domain/codes/parameters.ts';
 import { codeById } from '../domain/codes/registry.ts';
 import { clusterOf, executorTaskQueue, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
-import { decideRecovery, toRepairRecord } from '../domain/recovery/strategy.ts';
+import { decideRecovery, REVIEWED_GENERIC_HANDLERS, toRepairRecord, type RecoveryContext } from '../domain/recovery/strategy.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
@@ -163,7 +163,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       ? await clusterWork.parseCalculation({ ...parseRequest, cluster })
       : await fileWork.parseCalculation(parseRequest);
 
-    const decision = decideRecovery(input.recovery, {
+    const recoveryContext: RecoveryContext = {
       code,
       calculation: input.calculation,
       parameters: prepared.parameters,
@@ -177,7 +177,13 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       ...(outcome.message !== undefined ? { jobMessage: outcome.message } : {}),
       // (patched only where it matters, so other histories carry no marker)
       ...(outcome.state === 'lost' && onCluster && patched(PATCHES.resubmitLostJobs) ? { lostJob: 'resubmit' as const } : {}),
-    });
+    };
+    let decision = decideRecovery(input.recovery, recoveryContext);
+    if (decision.handler && REVIEWED_GENERIC_HANDLERS.includes(decision.handler)) {
+      // (patched only where the reviewed rules decide otherwise, so other histories carry no marker)
+      const reviewed = decideRecovery(input.recovery, { ...recoveryContext, genericRules: 'reviewed' });
+      if (reviewed.handler !== decision.handler && patched(PATCHES.reviewedGenericRules)) decision = reviewed;
+    }
     attempts.push({
       attempt,
       job: outcome,

@@ -9,4 +9,6 @@ export const PATCHES = {
   outcomeInMemo: 'calculation-outcome-in-memo',
   /** 0.2.0: a cluster job the scheduler lost (PREEMPTED, NODE_FAIL, ...) is resubmitted instead of failing the calculation. */
   resubmitLostJobs: 'calculation-resubmit-lost-jobs',
+  /** 0.3.0: the generic adaptive rules no longer read memory errors from warnings nor loosen conv_thr for ionic failures. */
+  reviewedGenericRules: 'calculation-reviewed-generic-rules',
 } as const;

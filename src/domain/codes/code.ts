@@ -156,7 +156,8 @@ export interface Code<R extends CodeResult = CodeResult> {
   repair(ctx: FailureContext<R>): Repair | undefined;
   /** What the generic strategies (adaptive, checkpoint) need to know about this code. */
   generic: {
-    isConvergenceFailure(result: R): boolean;
+    /** Which convergence failed, if one did (the seed's generic rules loosen the threshold for either). */
+    convergenceFailure(result: R): 'electronic' | 'ionic' | undefined;
     /** The edits that loosen the electronic convergence threshold (× factor), if the code has one. */
     loosenConvergence(ctx: FailureContext<R>, factor: number): ParameterEdit[] | undefined;
     isWalltimeFailure(result: R): boolean;

@@ -11,10 +11,14 @@
  *                 none applies, the generic rules, first match wins:
  *                   memory    "memory" / "Cannot allocate" / OOM / bad_alloc in the error messages, warnings or the
  *                             job's message → halve the MPI ranks (rounded down, at least 1; at 1 → fail);
- *                   convergence  a convergence failure of the code (`generic.isConvergenceFailure`; pw.x: an
+ *                   convergence  a convergence failure of the code (`generic.convergenceFailure`; pw.x: an
  *                             SCF/ionic convergence exit code) or "converge" in the error messages → the code's
  *                             convergence threshold × 10 (the seed's "energy_convergence × 10"; pw.x:
  *                             electrons.conv_thr, unset: 1e-6);
+ *                 With `genericRules: 'reviewed'` (workflows since 0.3.0): memory only from the error messages and the
+ *                 job's message (a warning that mentions memory, e.g. pw.x's RAM estimate, is no memory error), and
+ *                 the threshold loosened only for an electronic convergence failure (an ionic one is not helped by
+ *                 a looser SCF: it fails with its reason when no handler of the code took it);
  *                   timeout   the job hit its walltime (job state 'timeout', or the code's walltime exit, pw.x
  *                             400) → walltime × 1.5 (whole seconds);
  *                   scheduler the scheduler lost the job (SLURM PREEMPTED, NODE_FAIL, BOOT_FAIL: `lostJob:
@@ -69,7 +73,12 @@ export interface RecoveryContext<R extends CodeResult = CodeResult> extends Fail
   jobMessage?: string;
   /** A `lost` job: resubmit it (a scheduler preempted it or lost its node) or fail (default). */
   lostJob?: 'resubmit' | 'fail';
+  /** Which generic adaptive rules apply: the seed's (default, histories before 0.3.0) or the reviewed ones. */
+  genericRules?: 'seed' | 'reviewed';
 }
+
+/** The handlers of the generic rules that `genericRules: 'reviewed'` may decide differently. */
+export const REVIEWED_GENERIC_HANDLERS: readonly string[] = ['adaptive_reduce_mpi_ranks', 'adaptive_relax_conv_thr'];
 
 export interface RecoveryDecision {
   action: 'restart' | 'finish' | 'fail';
@@ -147,7 +156,8 @@ function restartOverrides(ctx: RecoveryContext, edits: readonly ParameterEdit[],
 /** The generic adaptive rules (seed 000), for failures none of the code's handlers takes. */
 function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
   const r = ctx.result;
-  const texts = [...r.errorMessages, ...r.warnings, ctx.jobMessage ?? ''];
+  const reviewed = ctx.genericRules === 'reviewed';
+  const texts = [...r.errorMessages, ...(reviewed ? [] : r.warnings), ctx.jobMessage ?? ''];
 
   if (texts.some((t) => MEMORY_RE.test(t))) {
     const from = ctx.resources.mpiRanks;
@@ -165,9 +175,9 @@ function genericRule(ctx: RecoveryContext, reason: string): RecoveryDecision {
     };
   }
 
-  const loosened = ctx.code.generic.isConvergenceFailure(r) || r.errorMessages.some((t) => CONVERGENCE_RE.test(t))
-    ? ctx.code.generic.loosenConvergence(ctx, CONV_THR_FACTOR)
-    : undefined;
+  const failed = ctx.code.generic.convergenceFailure(r) ?? (r.errorMessages.some((t) => CONVERGENCE_RE.test(t)) ? 'electronic' : undefined);
+  const loosen = reviewed ? failed === 'electronic' : failed !== undefined;
+  const loosened = loosen ? ctx.code.generic.loosenConvergence(ctx, CONV_THR_FACTOR) : undefined;
   if (loosened) {
     const { overrides, changes } = restartOverrides(ctx, loosened, 'scratch');
     const described = loosened.map((e) => `${e.key} from ${changes[`${e.group}.${e.key}`]?.from ?? e.assumed ?? 'unset'} to ${e.value}`).join(', ');

@@ -54,7 +54,7 @@ export const toyCode: Code<ToyResult> = {
     return { action: 'restart', handler: 'toy_halve_damping', message: `halved the damping from ${from} to ${to}, continuing from the last iterate`, overrides, changes, restartFrom: 'full' };
   },
   generic: {
-    isConvergenceFailure: (r) => r.exitCode === NOT_CONVERGED,
+    convergenceFailure: (r) => (r.exitCode === NOT_CONVERGED ? 'electronic' : undefined),
     loosenConvergence: () => undefined,
     isWalltimeFailure: () => false,
     leftReusableFiles: () => true,

@@ -276,6 +276,24 @@ describe('decideRecovery: generic adaptive rules (no pw.x handler)', () => {
     });
   });
 
+  it("reviewed generic rules (0.3.0): a warning about memory is no memory error; an ionic failure keeps its SCF threshold", () => {
+    const ramWarning = result(312, { jobDone: false, warnings: ['Estimated max dynamical RAM per process > 2 GB: not enough memory per node?'] });
+    expect(decide('adaptive', ctxFor('scf', ramWarning))).toMatchObject({ action: 'restart', handler: 'adaptive_reduce_mpi_ranks' });
+    const reviewedRam = decide('adaptive', { ...ctxFor('scf', ramWarning), genericRules: 'reviewed' });
+    expect(reviewedRam).toMatchObject({ action: 'fail', message: expect.stringMatching(/no handler applies/) });
+    // a real memory error still halves the ranks
+    const oom = result(312, { jobDone: false, errorMessages: ['Cannot allocate memory'] });
+    expect(decide('adaptive', { ...ctxFor('scf', oom), genericRules: 'reviewed' })).toMatchObject({ handler: 'adaptive_reduce_mpi_ranks' });
+    // an ionic failure no handler takes (pw.x's own handlers take every ionic exit, so: pw.x without its handlers):
+    // the seed's rules loosen the SCF threshold, the reviewed ones fail with the reason
+    const unhandled = { ...ctxFor('relax', result(520, { jobDone: true })), code: { ...qePw, repair: () => undefined } };
+    expect(decide('adaptive', unhandled)).toMatchObject({ handler: 'adaptive_relax_conv_thr' });
+    expect(decide('adaptive', { ...unhandled, genericRules: 'reviewed' })).toMatchObject({ action: 'fail', message: expect.stringMatching(/no handler applies/) });
+    // an electronic failure without a handler is still loosened
+    const scf = result(312, { jobDone: false, errorMessages: ['charge density not converged'] });
+    expect(decide('adaptive', { ...ctxFor('scf', scf), genericRules: 'reviewed' })).toMatchObject({ handler: 'adaptive_relax_conv_thr', overrides: { electrons: { conv_thr: 4e-9 } } });
+  });
+
   it('timeout (the executor stopped it) → walltime × 1.5', () => {
     const d = decide('adaptive', ctxFor('scf', result(312, { jobDone: false }), { jobState: 'timeout' }));
     expect(d).toMatchObject({

@@ -14,14 +14,16 @@ import { buildPwInput, PwParametersSchema, type PwCalculation } from './inputs.t
 import { parsePwOutput, type PwResult } from './parse.ts';
 import { structureFromPwOutput } from './restart.ts';
 
-/** Exit codes the generic strategies treat as convergence failures (electronic or ionic). */
-const CONVERGENCE_EXITS: readonly number[] = [
+/** Exit codes of a failed SCF (also inside an ionic cycle) and of a failed ionic minimisation. */
+const ELECTRONIC_CONVERGENCE_EXITS: readonly number[] = [
   PW_EXIT.ERROR_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+  PW_EXIT.ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_FINAL_SCF_FAILED,
+];
+const IONIC_CONVERGENCE_EXITS: readonly number[] = [
   PW_EXIT.ERROR_IONIC_CONVERGENCE_NOT_REACHED,
   PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_EXCEPT_IN_FINAL_SCF,
   PW_EXIT.ERROR_IONIC_CYCLE_EXCEEDED_NSTEP,
-  PW_EXIT.ERROR_IONIC_CYCLE_ELECTRONIC_CONVERGENCE_NOT_REACHED,
-  PW_EXIT.ERROR_IONIC_CONVERGENCE_REACHED_FINAL_SCF_FAILED,
   PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_FAILURE,
   PW_EXIT.ERROR_IONIC_CYCLE_BFGS_HISTORY_AND_FINAL_SCF_FAILURE,
 ];
@@ -88,7 +90,8 @@ export const qePw: Code<PwResult> = {
   isSuccess: isSuccessfulPwExit,
   repair: handlePwResult,
   generic: {
-    isConvergenceFailure: (r) => CONVERGENCE_EXITS.includes(r.exitCode),
+    convergenceFailure: (r) =>
+      ELECTRONIC_CONVERGENCE_EXITS.includes(r.exitCode) ? 'electronic' : IONIC_CONVERGENCE_EXITS.includes(r.exitCode) ? 'ionic' : undefined,
     loosenConvergence(ctx, factor): ParameterEdit[] {
       const from = numberParameter(ctx.parameters, 'electrons', 'conv_thr', QE_DEFAULTS.conv_thr);
       return [{ group: 'electrons', key: 'conv_thr', value: roundSignificant(from * factor), assumed: QE_DEFAULTS.conv_thr }];
