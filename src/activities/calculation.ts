@@ -145,7 +145,6 @@ export function calculationActivities(deps: CalculationDeps) {
       if (req.restart) await stageParentFiles(code, req.restart.fromWorkDir, workDir, req.restart.kind);
       for (const [name, text] of Object.entries(written.files)) await writeFile(join(workDir, name), text);
     }
-    const environment = { ...profile.environment, ...exe.environment };
     return {
       job: {
         jobName: jobNameFor(req.workflowId, req.step, req.attempt),
@@ -155,7 +154,7 @@ export function calculationActivities(deps: CalculationDeps) {
         stdoutFile: code.files.stdout,
         stderrFile: code.files.stderr,
         resources: req.resources,
-        ...(Object.keys(environment).length ? { environment } : {}),
+        executableId: code.id,
       },
       ...summaryOf(written),
     };

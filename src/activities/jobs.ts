@@ -10,7 +10,7 @@
  */
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
-import type { JobHandle, JobOutcome, JobSpec } from '../domain/jobs.ts';
+import { LOCAL_CLUSTER, type JobHandle, type JobOutcome, type JobSpec } from '../domain/jobs.ts';
 import { cancelLocalJob, checkLocalJob, startLocalJob } from './executor/local.ts';
 import { sleep } from '../process.ts';
 import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
@@ -33,6 +33,14 @@ function ended(handle: JobHandle, outcome: JobOutcome): JobOutcome {
   return outcome;
 }
 
+/** A local job's environment, read from the local profile now (values never travel through the workflow). */
+function localJobEnvironment(spec: JobSpec, profiles: ProfileSource): Record<string, string> {
+  if (spec.environment) return spec.environment; // a spec recorded before 0.3.0
+  if (!spec.executableId) return {};
+  const profile = activityProfile(LOCAL_CLUSTER, profiles);
+  return { ...profile.environment, ...profile.executables[spec.executableId]?.environment };
+}
+
 export function jobActivities(deps: { profiles: ProfileSource }) {
   return {
     /**
@@ -42,7 +50,7 @@ export function jobActivities(deps: { profiles: ProfileSource }) {
     async startJob(spec: JobSpec, executor: JobHandle['executor'] = 'local'): Promise<JobHandle> {
       const kind = spec.executor ?? executor;
       let handle: JobHandle;
-      if (kind === 'local') handle = await keepAlive(() => startLocalJob(spec));
+      if (kind === 'local') handle = await keepAlive(() => startLocalJob(spec, localJobEnvironment(spec, deps.profiles)));
       else if (kind === 'slurm') {
         const profile = activityProfile(clusterOfHandle(spec), deps.profiles);
         handle = await keepAlive(() => submitSlurmJob(spec, profile));

@@ -53,7 +53,12 @@ export interface JobSpec {
   executor?: ExecutorSpec['kind'];
   /** The cluster profile (SLURM). */
   cluster?: string;
-  /** Environment of the code (the profile's and the executable's `environment`), exported before it runs. */
+  /**
+   * The executable id whose environment (the profile's and the executable's `environment`) the job gets. The
+   * values are resolved from the profile by the activity that starts the job, so they never enter a history.
+   */
+  executableId?: string;
+  /** Only in specs recorded before 0.3.0 (values in the history); still honoured for those jobs. */
   environment?: Record<string, string>;
   /** SLURM: the batch script prepare wrote, absolute path on the cluster. */
   batchScript?: string;

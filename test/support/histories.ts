@@ -28,3 +28,15 @@ export function recordHistory(name: string, history: Parameters<typeof historyTo
   writeFileSync(join(HISTORY_DIR, name), historyToJSON(history));
   writeFileSync(join(HISTORY_DIR, `${name}.id`), `${workflowId}\n`);
 }
+
+/** Everything a history says, as text: its JSON with every payload's bytes decoded (to search it for values). */
+export function historyText(history: Parameters<typeof historyToJSON>[0]): string {
+  const decoded: string[] = [];
+  const visit = (v: unknown): void => {
+    if (v instanceof Uint8Array) decoded.push(Buffer.from(v).toString('utf8'));
+    else if (Array.isArray(v)) v.forEach(visit);
+    else if (v && typeof v === 'object') Object.values(v).forEach(visit);
+  };
+  visit(history);
+  return `${historyToJSON(history)}\n${decoded.join('\n')}`;
+}

@@ -30,7 +30,7 @@ const TIMEOUT_STATUSES = new Set([124, 137]);
 /** Seconds between TERM and KILL at the walltime: pw.x gets time to write its restart files. */
 const KILL_AFTER_SECONDS = 30;
 
-export function wrapperScript(spec: JobSpec): string {
+export function wrapperScript(spec: JobSpec, environment: Record<string, string> = {}): string {
   const f = files(spec.workDir);
   const limit = spec.resources.walltimeSeconds;
   const launcher = spec.resources.mpiRanks > 1 ? ['mpirun', '-np', String(spec.resources.mpiRanks)] : [];
@@ -41,7 +41,7 @@ export function wrapperScript(spec: JobSpec): string {
     `cd ${shellQuote(spec.workDir)} || exit 97`,
     'export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"',
     // The profile's and the executable's `environment` (names were validated by the profile schema).
-    ...Object.entries(spec.environment ?? {})
+    ...Object.entries(environment)
       .filter(([k]) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(k))
       .map(([k, v]) => `export ${k}=${shellQuote(v)}`),
     `timeout -s TERM -k ${KILL_AFTER_SECONDS} ${limit} ${shellJoin([...launcher, ...spec.command])} < /dev/null > ${shellQuote(spec.stdoutFile)} 2> ${shellQuote(spec.stderrFile)}`,
@@ -52,7 +52,7 @@ export function wrapperScript(spec: JobSpec): string {
 }
 
 /** Starts the job unless this work directory already has one (started, running or finished): then adopts it. */
-export async function startLocalJob(spec: JobSpec): Promise<JobHandle> {
+export async function startLocalJob(spec: JobSpec, environment: Record<string, string> = {}): Promise<JobHandle> {
   const f = files(spec.workDir);
   await mkdir(f.meta, { recursive: true });
   const handle = (pid: number): JobHandle => ({ executor: 'local', jobName: spec.jobName, ...(spec.step ? { step: spec.step } : {}), workDir: spec.workDir, jobId: String(pid) });
@@ -70,7 +70,7 @@ export async function startLocalJob(spec: JobSpec): Promise<JobHandle> {
   }
   await marker.writeFile(`${spec.jobName}\n`);
   await marker.close();
-  await writeFile(f.script, wrapperScript(spec), { mode: 0o755 });
+  await writeFile(f.script, wrapperScript(spec, environment), { mode: 0o755 });
   const child = spawn('/bin/sh', [f.script], { cwd: spec.workDir, detached: true, stdio: 'ignore' });
   child.unref();
   const pid = await waitForPidFile(f.pid);
