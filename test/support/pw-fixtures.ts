@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { numbersIn, parsePwOutput, type PwParseInput, type PwResult } from '../../src/domain/codes/qe/parse.ts';
+import { parsePwOutput, type PwParseInput, type PwResult } from '../../src/domain/codes/qe/parse.ts';
+import { numbersIn } from '../../src/domain/codes/qe/text.ts';
 import { fixture } from './shared.ts';
 
 /**

@@ -24,6 +24,8 @@ import { describeShared, fixture } from '../../support/shared.ts';
 
 const PW = '/usr/bin/pw.x';
 const NI_SCF_GZ = '/usr/share/doc/quantum-espresso/examples/PP/example02/reference/ni.scf.out.gz';
+const LICOO2_SCF_GZ = '/usr/share/doc/quantum-espresso/examples/PHonon/example18/reference/LiCoO2.scf.out.gz';
+const FORCE_THEOREM_GZ = '/usr/share/doc/quantum-espresso/examples/PP/ForceTheorem_example/reference/par.out.gz';
 
 /** fcc Si (primitive vectors (0,½,½)a, ...): Γ–X–W–K–Γ–L in crystal coordinates. */
 const SI_PATH: KPathVertex[] = [
@@ -211,6 +213,28 @@ describe.skipIf(!existsSync(NI_SCF_GZ))(`parsePwBands: Ni lsda scf of QE's PP ex
     expect(() => parsePwBands(gunzipSync(readFileSync(NI_SCF_GZ)).toString('utf8'))).toThrow(/unless verbosity = 'high'; read the XML/);
   });
 });
+
+describe.skipIf(!existsSync(LICOO2_SCF_GZ) || !existsSync(FORCE_THEOREM_GZ))(
+  `parsePwBands: listings with other lines inside, from QE's examples (needs ${LICOO2_SCF_GZ} and ${FORCE_THEOREM_GZ})`,
+  () => {
+    const read = (gz: string) => gunzipSync(readFileSync(gz)).toString('utf8');
+
+    it("reads past DFT+U's occupation matrices printed between 'End of self-consistent calculation' and the bands", () => {
+      const b = parsePwBands(read(LICOO2_SCF_GZ));
+      expect(b.kpointsTpiba).toHaveLength(13);
+      expect(b.nBands).toBe(16);
+      expect(b.eigenvaluesEv[0]![0]).toBe(-84.2661);
+    });
+
+    it("reads past verbosity = 'high' lines (eband, Ef; occupation numbers) and leaves the occupations out", () => {
+      const b = parsePwBands(read(FORCE_THEOREM_GZ));
+      expect(b.kpointsTpiba).toHaveLength(16);
+      expect(b.nBands).toBe(36);
+      expect(b.eigenvaluesEv[0]![0]).toBe(-6.997);
+      expect(b.fermiEnergyEv).toBe(-0.4547);
+    });
+  },
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 

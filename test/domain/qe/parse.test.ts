@@ -8,7 +8,8 @@ import {
   isSuccessfulPwExit,
   pwExitByCode,
 } from '../../../src/domain/codes/qe/exit-codes.ts';
-import { parsePwOutput, qeDurationToSeconds, type PwParseInput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
+import { parsePwOutput, type PwParseInput, type PwResult } from '../../../src/domain/codes/qe/parse.ts';
+import { qeDurationToSeconds } from '../../../src/domain/codes/qe/text.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
 import { pwCase } from '../../support/pw-fixtures.ts';
 

@@ -8,15 +8,17 @@
  * Band energies are read from pw.x's XML (`data-file-schema.xml`: `<ks_energies>` with `<k_point>` in
  * cartesian 2π/alat units and `<eigenvalues>` in Hartree) when it is given, else from stdout. Prefer the XML:
  * pw.x leaves the band energies out of stdout for 100 k-points or more unless `verbosity = 'high'`, and
- * prints them with 4 decimals only.
+ * prints them with 4 decimals only. Both are read by pw.x's readers (./pw-xml.ts, ./pw-stdout.ts); this checks
+ * and arranges what they read.
  */
 import { normalizeKLabel } from '../../structure/kpath.ts';
 import { reciprocalLattice } from '../../structure/lattice.ts';
 import type { Mat3, Vec3 } from '../../structure/structure.ts';
 import { buildPwInput, insulatorBands } from './inputs.ts';
 import type { PwInputRequest, PwParameters } from './inputs.ts';
-import { HA_TO_EV, numbersIn, parseXmlDocument, xChild, xChildren, xNumber, xText } from './parse.ts';
-import type { XmlElement } from './parse.ts';
+import { readPwStdout } from './pw-stdout.ts';
+import { readPwXml } from './pw-xml.ts';
+import { parseXmlDocument, type XmlElement } from './xml.ts';
 
 /** Bohr radius in Å (CODATA 2018). */
 export const BOHR_TO_ANGSTROM = 0.529177210903;
@@ -224,10 +226,10 @@ const toCrystal = (k: Vec3, axesAlat: Mat3): Vec3 => axesAlat.map((a) => clean(k
 /** Rounded to 1e-10 (no float noise such as 0.12500000000000008), no -0. */
 const clean = (x: number) => Math.round(x * 1e10) / 1e10 + 0;
 
-function finish(
-  base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'>,
-  axesAlat: Mat3 | undefined,
-): PwBands {
+/** PwBands before its k-points are converted. */
+type PwBandsBase = Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'>;
+
+function finish(base: PwBandsBase, axesAlat: Mat3 | undefined): PwBands {
   const kpoints = axesAlat ? base.kpointsTpiba.map((k) => toCrystal(k, axesAlat)) : base.kpointsTpiba;
   const out: PwBands = { ...base, kpointsUnits: axesAlat ? 'crystal' : 'tpiba', kpoints };
   if (base.alatBohr !== undefined) {
@@ -237,172 +239,61 @@ function finish(
   return out;
 }
 
-function parseBandsXml(xml: string): PwBands {
+function parseBandsXml(text: string): PwBands {
   let root: XmlElement;
   try {
-    root = parseXmlDocument(xml);
+    root = parseXmlDocument(text);
   } catch (e) {
     throw new Error(`pw.x XML is not well-formed: ${(e as Error).message}`);
   }
-  const output = xChild(root, 'output');
-  const bs = xChild(output, 'band_structure');
-  if (!bs) throw new Error('pw.x XML has no output/band_structure (not a QE >= 6.4 data-file-schema.xml, or the run did not finish)');
-  const lsda = xText(xChild(bs, 'lsda')) === 'true';
-  const noncolin = xText(xChild(bs, 'noncolin')) === 'true';
-  const nbnd = xNumber(xChild(bs, 'nbnd'));
-  const nbndUp = xNumber(xChild(bs, 'nbnd_up'));
-  const nbndDw = xNumber(xChild(bs, 'nbnd_dw'));
-  const structure = xChild(output, 'atomic_structure');
-  const alatAttr = structure?.attrs.alat;
-  const alatBohr = alatAttr !== undefined && Number.isFinite(Number(alatAttr)) ? Number(alatAttr) : undefined;
-  const cell = xChild(structure, 'cell');
-  let axesAlat: Mat3 | undefined;
-  if (cell && alatBohr) {
-    const rows = ['a1', 'a2', 'a3'].map((n) => numbersIn(xChild(cell, n)?.text ?? ''));
-    if (rows.every((r) => r.length === 3)) axesAlat = rows.map((r) => r.map((x) => x / alatBohr)) as Mat3;
-  }
-  const recip = xChild(xChild(output, 'basis_set'), 'reciprocal_lattice');
-  let reciprocalAxesTpiba: Mat3 | undefined;
-  if (recip) {
-    const rows = ['b1', 'b2', 'b3'].map((n) => numbersIn(xChild(recip, n)?.text ?? ''));
-    if (rows.every((r) => r.length === 3)) reciprocalAxesTpiba = rows as Mat3;
-  }
-
-  const kpointsTpiba: Vec3[] = [];
-  const weights: number[] = [];
-  const up: number[][] = [];
-  const down: number[][] = [];
-  const ks = xChildren(bs, 'ks_energies');
-  ks.forEach((el, i) => {
-    const kp = xChild(el, 'k_point');
-    kpointsTpiba.push(vec3(numbersIn(kp?.text ?? ''), `ks_energies ${i + 1}: k_point`));
-    const w = Number(kp?.attrs.weight);
-    if (Number.isFinite(w)) weights.push(w);
-    const e = numbersIn(xChild(el, 'eigenvalues')?.text ?? '').map((v) => v * HA_TO_EV);
-    if (lsda) {
-      const nu = nbndUp ?? nbnd ?? e.length / 2;
-      up.push(e.slice(0, nu));
-      down.push(e.slice(nu));
-    } else up.push(e);
-  });
-  if (ks.length === 0) throw new Error('pw.x XML has no <ks_energies>');
-  const nBands = up[0]!.length;
-  if (up.some((b) => b.length !== nBands) || (lsda && down.some((b) => b.length !== (nbndDw ?? nBands)))) {
+  const xml = readPwXml(root);
+  if (!xml.kpoints) throw new Error('pw.x XML has no output/band_structure (not a QE >= 6.4 data-file-schema.xml, or the run did not finish)');
+  const kpointsTpiba = xml.kpoints.map((k, i) => vec3(k.kTpiba, `ks_energies ${i + 1}: k_point`));
+  if (kpointsTpiba.length === 0) throw new Error('pw.x XML has no <ks_energies>');
+  const lsda = xml.lsda === true;
+  const eigenvalues = xml.eigenvaluesEv ?? [];
+  const upCount = (e: number[]) => xml.nbndUp ?? xml.nbnd ?? e.length / 2;
+  const up = lsda ? eigenvalues.map((e) => e.slice(0, upCount(e))) : eigenvalues;
+  const down = lsda ? eigenvalues.map((e) => e.slice(upCount(e))) : [];
+  const nBands = up[0]?.length ?? 0;
+  if (
+    up.length !== kpointsTpiba.length ||
+    up.some((b) => b.length !== nBands) ||
+    down.some((b) => b.length !== (xml.nbndDw ?? nBands))
+  ) {
     throw new Error('pw.x XML: eigenvalue counts differ between k-points');
   }
-  const toEv = (v: number | undefined) => (v === undefined ? undefined : v * HA_TO_EV);
-  const base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'> = {
+  const weights = xml.kpoints.flatMap((k) => (k.weight === undefined ? [] : [k.weight]));
+  const base: PwBandsBase = {
     source: 'xml',
     kpointsTpiba,
     eigenvaluesEv: up,
     spinPolarized: lsda,
-    noncollinear: noncolin,
+    noncollinear: xml.noncolin === true,
     nBands,
     warnings: [],
   };
-  if (alatBohr !== undefined) base.alatBohr = alatBohr;
-  if (reciprocalAxesTpiba) base.reciprocalAxesTpiba = reciprocalAxesTpiba;
-  if (weights.length === ks.length) base.weights = weights;
+  if (xml.alatBohr !== undefined) base.alatBohr = xml.alatBohr;
+  if (xml.reciprocalAxesTpiba) base.reciprocalAxesTpiba = xml.reciprocalAxesTpiba as Mat3;
+  if (weights.length === kpointsTpiba.length) base.weights = weights;
   if (lsda) base.eigenvaluesDownEv = down;
-  const nelec = xNumber(xChild(bs, 'nelec'));
-  if (nelec !== undefined) base.nElectrons = nelec;
-  const ef = toEv(xNumber(xChild(bs, 'fermi_energy')));
-  if (ef !== undefined) base.fermiEnergyEv = ef;
-  const homo = toEv(xNumber(xChild(bs, 'highestOccupiedLevel')));
-  if (homo !== undefined) base.highestOccupiedEv = homo;
-  const lumo = toEv(xNumber(xChild(bs, 'lowestUnoccupiedLevel')));
-  if (lumo !== undefined) base.lowestUnoccupiedEv = lumo;
-  const calc = xText(xChild(xChild(xChild(root, 'input'), 'control_variables'), 'calculation'));
-  if (calc) base.calculation = calc;
-  return finish(base, axesAlat);
+  if (xml.nelec !== undefined) base.nElectrons = xml.nelec;
+  if (xml.fermiEv !== undefined) base.fermiEnergyEv = xml.fermiEv;
+  if (xml.homoEv !== undefined) base.highestOccupiedEv = xml.homoEv;
+  if (xml.lumoEv !== undefined) base.lowestUnoccupiedEv = xml.lumoEv;
+  if (xml.calculation) base.calculation = xml.calculation;
+  const alat = xml.alatBohr;
+  return finish(base, xml.cellBohr && alat ? (xml.cellBohr.map((r) => r.map((x) => x / alat)) as Mat3) : undefined);
 }
 
-const NUM = String.raw`[-+]?(?:\d+\.?\d*|\.\d+)(?:[eEdD][-+]?\d+)?`;
-
 function parseBandsStdout(stdout: string): PwBands {
-  const lines = stdout.split('\n');
-  const warnings: string[] = [];
-  let alatBohr: number | undefined;
-  let nelec: number | undefined;
-  let fermi: number | undefined;
-  let homo: number | undefined;
-  let lumo: number | undefined;
-  let lsda = false;
-  let noncolin = false;
-  let calculation: string | undefined;
-  const axes: (Vec3 | undefined)[] = [undefined, undefined, undefined];
-  const recip: (Vec3 | undefined)[] = [undefined, undefined, undefined];
-  let listed: { k: Vec3; w: number }[] | undefined;
-  // the last band listing: channels[spin][k] = { k header coords, energies }
-  let channels: { k: Vec3; e: number[] }[][] | undefined;
-
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
-    let m: RegExpExecArray | null;
-    if ((m = new RegExp(String.raw`lattice parameter \(alat\)\s*=\s*(${NUM})\s*a\.u\.`).exec(line))) alatBohr = Number(m[1]);
-    else if ((m = new RegExp(String.raw`number of electrons\s*=\s*(${NUM})`).exec(line))) nelec = Number(m[1]);
-    else if ((m = /^\s*a\((\d)\)\s*=\s*\((.*)\)/.exec(line))) axes[Number(m[1]) - 1] = vec3(numbersIn(m[2]!), line.trim());
-    else if ((m = /^\s*b\((\d)\)\s*=\s*\((.*)\)/.exec(line))) recip[Number(m[1]) - 1] = vec3(numbersIn(m[2]!), line.trim());
-    else if (/Noncollinear calculation/.test(line)) noncolin = true;
-    else if (/Band Structure Calculation/.test(line)) calculation = 'bands';
-    else if ((m = new RegExp(String.raw`the Fermi energy is\s+(${NUM})\s*ev`, 'i').exec(line))) fermi = Number(m[1]);
-    else if ((m = new RegExp(String.raw`highest occupied, lowest unoccupied level \(ev\):\s*(${NUM})\s+(${NUM})`, 'i').exec(line))) {
-      homo = Number(m[1]);
-      lumo = Number(m[2]);
-    } else if ((m = new RegExp(String.raw`highest occupied level \(ev\):\s*(${NUM})`, 'i').exec(line))) homo = Number(m[1]);
-    else if (/^\s*number of k points\s*=/.test(line) && listed === undefined) {
-      // the first listing after this line is cartesian (2pi/alat); a "cryst. coord." one may follow
-      const got: { k: Vec3; w: number }[] = [];
-      let j = i + 1;
-      if (/cart\. coord/.test(lines[j] ?? '')) j++;
-      for (; j < lines.length; j++) {
-        const km = /^\s*k\(\s*\d+\)\s*=\s*\((.*)\),\s*wk\s*=\s*(\S+)/.exec(lines[j]!);
-        if (!km) break;
-        got.push({ k: vec3(numbersIn(km[1]!), lines[j]!.trim()), w: Number(km[2]) });
-      }
-      if (got.length) listed = got;
-      i = j - 1;
-    } else if (/End of (self-consistent|band structure) calculation/.test(line)) {
-      channels = [[]];
-      let spin = 0;
-      let current: { k: Vec3; e: number[] } | undefined;
-      let skipping = false; // inside an "occupation numbers" block (verbosity = 'high')
-      let j = i + 1;
-      for (; j < lines.length; j++) {
-        const l = lines[j]!;
-        if (/SPIN UP/.test(l)) continue;
-        if (/SPIN DOWN/.test(l)) {
-          spin = 1;
-          channels.push([]);
-          current = undefined;
-          continue;
-        }
-        const kh = /^\s*k\s*=(.*?)\(\s*\d+\s*PWs\)\s*bands \(ev\)/.exec(l);
-        if (kh) {
-          current = { k: vec3(numbersIn(kh[1]!), l.trim()), e: [] };
-          channels[spin]!.push(current);
-          skipping = false;
-          continue;
-        }
-        if (/occupation numbers/.test(l)) {
-          skipping = true;
-          continue;
-        }
-        if (!l.trim()) continue;
-        if (current && !skipping && /^[\s\d.eE+\-]+$/.test(l)) {
-          current.e.push(...numbersIn(l));
-          continue;
-        }
-        if (skipping && /^[\s\d.eE+\-]+$/.test(l)) continue;
-        if (l.includes('*') && current && !skipping) {
-          throw new Error(`pw.x stdout: band energies overflow the print format (${l.trim()}); read the XML instead`);
-        }
-        break; // end of the listing
-      }
-      i = j - 1;
-    }
+  const s = readPwStdout(stdout);
+  if (s.bandsOverflowLine !== undefined) {
+    throw new Error(`pw.x stdout: band energies overflow the print format (${s.bandsOverflowLine}); read the XML instead`);
   }
-  if (!channels || channels[0]!.length === 0) {
+  const listed = s.kpointList;
+  const [upCh, downCh] = s.bands ?? [];
+  if (!upCh || upCh.length === 0) {
     const many = (listed && listed.length >= 100) || /Number of k-points >= 100/.test(stdout);
     throw new Error(
       many
@@ -410,43 +301,41 @@ function parseBandsStdout(stdout: string): PwBands {
         : 'pw.x stdout lists no band energies (no "End of band structure calculation" listing)',
     );
   }
-  const [upCh, downCh] = channels;
-  if (channels.length > 1) lsda = true;
-  const nk = upCh!.length;
+  const nk = upCh.length;
   if (downCh && downCh.length !== nk) throw new Error('pw.x stdout: spin up and down listings have different k-point counts');
+  const warnings: string[] = [];
   let kpointsTpiba: Vec3[];
   let weights: number[] | undefined;
   if (listed && (listed.length === nk || listed.length === 2 * nk)) {
     // lsda lists every k twice (up, then down); the first half are the k-points
-    kpointsTpiba = listed.slice(0, nk).map((x) => x.k);
-    weights = listed.slice(0, nk).map((x) => x.w);
+    kpointsTpiba = listed.slice(0, nk).map((x, i) => vec3(x.kTpiba, `k(${i + 1})`));
+    weights = listed.slice(0, nk).map((x) => x.weight);
   } else {
-    kpointsTpiba = upCh!.map((x) => x.k);
+    kpointsTpiba = upCh.map((x, i) => vec3(x.kTpiba, `band listing, k-point ${i + 1}`));
     warnings.push('k-points taken from the band listing headers (4 decimals): the k-point list was not printed');
   }
-  const nBands = upCh![0]!.e.length;
-  const all = [...upCh!, ...(downCh ?? [])];
-  if (all.some((x) => x.e.length !== nBands)) throw new Error('pw.x stdout: band counts differ between k-points');
-  const axesAlat = axes.every(Boolean) ? (axes as Mat3) : undefined;
-  const base: Omit<PwBands, 'kpointsUnits' | 'kpoints' | 'kpointsCartesianInvAngstrom'> = {
+  const nBands = upCh[0]!.energiesEv.length;
+  const all = [...upCh, ...(downCh ?? [])];
+  if (all.some((x) => x.energiesEv.length !== nBands)) throw new Error('pw.x stdout: band counts differ between k-points');
+  const base: PwBandsBase = {
     source: 'stdout',
     kpointsTpiba,
-    eigenvaluesEv: upCh!.map((x) => x.e),
-    spinPolarized: lsda,
-    noncollinear: noncolin,
+    eigenvaluesEv: upCh.map((x) => x.energiesEv),
+    spinPolarized: downCh !== undefined,
+    noncollinear: s.hints.noncollinear,
     nBands,
     warnings,
   };
-  if (downCh) base.eigenvaluesDownEv = downCh.map((x) => x.e);
+  if (downCh) base.eigenvaluesDownEv = downCh.map((x) => x.energiesEv);
   if (weights) base.weights = weights;
-  if (alatBohr !== undefined) base.alatBohr = alatBohr;
-  if (recip.every(Boolean)) base.reciprocalAxesTpiba = recip as Mat3;
-  if (nelec !== undefined) base.nElectrons = nelec;
-  if (fermi !== undefined) base.fermiEnergyEv = fermi;
-  if (homo !== undefined) base.highestOccupiedEv = homo;
-  if (lumo !== undefined) base.lowestUnoccupiedEv = lumo;
-  if (calculation) base.calculation = calculation;
-  return finish(base, axesAlat);
+  if (s.alatBohr !== undefined) base.alatBohr = s.alatBohr;
+  if (s.reciprocalAxesTpiba) base.reciprocalAxesTpiba = s.reciprocalAxesTpiba as Mat3;
+  if (s.nelec !== undefined) base.nElectrons = s.nelec;
+  if (s.fermiEv !== undefined) base.fermiEnergyEv = s.fermiEv;
+  if (s.homoEv !== undefined) base.highestOccupiedEv = s.homoEv;
+  if (s.lumoEv !== undefined) base.lowestUnoccupiedEv = s.lumoEv;
+  if (s.hints.bandStructure) base.calculation = 'bands';
+  return finish(base, s.crystalAxesAlat as Mat3 | undefined);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import { fortranValue } from './inputs.ts';
 import type { Namelist } from './inputs.ts';
-import { errorBlocks, numbersIn } from './parse.ts';
+import { errorBlocks, numbersIn } from './text.ts';
 
 export interface DosInputRequest {
   /** pw.x's prefix and outdir (as seen by the machine that runs dos.x). */

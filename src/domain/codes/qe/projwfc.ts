@@ -9,7 +9,7 @@
 import { writeToolNamelist, parseQeToolStdout } from './dos.ts';
 import type { QeToolStdout } from './dos.ts';
 import type { Namelist } from './inputs.ts';
-import { numbersIn } from './parse.ts';
+import { numbersIn } from './text.ts';
 
 export type OrbitalL = 's' | 'p' | 'd' | 'f';
 const L_LETTERS: readonly OrbitalL[] = ['s', 'p', 'd', 'f'];
