@@ -12,6 +12,7 @@
  * and arranges what they read.
  */
 import { normalizeKLabel } from '../../structure/kpath.ts';
+import { BOHR_TO_ANGSTROM } from '../../units.ts';
 import { reciprocalLattice } from '../../structure/lattice.ts';
 import type { Mat3, Vec3 } from '../../structure/structure.ts';
 import { buildPwInput, insulatorBands } from './inputs.ts';
@@ -21,7 +22,6 @@ import { readPwXml } from './pw-xml.ts';
 import { parseXmlDocument, type XmlElement } from './xml.ts';
 
 /** Bohr radius in Å (CODATA 2018). */
-export const BOHR_TO_ANGSTROM = 0.529177210903;
 
 // ---------------------------------------------------------------------------------------------------------------
 // k-paths

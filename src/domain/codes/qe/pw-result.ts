@@ -2,6 +2,8 @@
  * The result of a pw.x run from what its stdout and XML say: stdout's values first, the XML's where stdout is
  * silent, and what follows from them (band gap, occupation of the highest band).
  */
+import type { CodeResult } from '../code.ts';
+import { RY_TO_EV } from '../../units.ts';
 import { PW_SANITY_CHECKS, type PwExitCode } from './exit-codes.ts';
 import { isRelaxation, type PwCalculationType } from './pw-parameters.ts';
 import { ionicConvergenceDeclared, type PwCellBlock, type PwPositionsBlock, type PwStdoutData } from './pw-stdout.ts';
@@ -22,7 +24,7 @@ export type PwBandGapSource =
   /** The same from the XML eigenvalues. */
   | 'xml-band-energies';
 
-export interface PwResult {
+export interface PwResult extends CodeResult {
   exitCode: number;
   exitName: string;
   exitMessage: string;
@@ -95,8 +97,6 @@ export interface PwResult {
    */
   insufficientBands?: boolean;
 }
-
-const RY_TO_EV = 13.605693122994;
 
 const round = (v: number, digits = 6) => Math.round(v * 10 ** digits) / 10 ** digits + 0; // + 0: no -0
 

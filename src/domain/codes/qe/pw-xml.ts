@@ -2,12 +2,11 @@
  * What is read from the XML pw.x writes at the end (`data-file-schema.xml`, QE >= 6.4): the input echo
  * (calculation, thresholds), the output structure, the band structure and the totals, converted to Ry, eV, bohr.
  */
+import { HA_TO_EV } from '../../units.ts';
 import { asCalculation, type PwCalculationType } from './pw-parameters.ts';
 import type { PwCellBlock, PwPositionsBlock } from './pw-stdout.ts';
 import { numbersIn, toNumber } from './text.ts';
 import { localName, parseXmlDocument, xBool, xChild, xChildren, xNumber, xPath, xText, type XmlElement } from './xml.ts';
-
-const HA_TO_EV = 27.211386245988;
 
 export interface PwXmlData {
   calculation?: PwCalculationType;
