@@ -9,4 +9,6 @@ export const PATCHES = {
   outcomeInMemo: 'calculation-outcome-in-memo',
   /** 0.2.0: a cluster job the scheduler lost (PREEMPTED, NODE_FAIL, ...) is resubmitted instead of failing the calculation. */
   resubmitLostJobs: 'calculation-resubmit-lost-jobs',
+  /** 0.3.0: a cancelled plan ends cancelled (after its steps' children and jobs are), not failed. */
+  planCancelled: 'plan-cancelled-not-failed',
 } as const;

@@ -18,6 +18,10 @@ const releases = readdirSync(HISTORY_ROOT).sort();
 const cases = releases.flatMap((release) => readdirSync(join(HISTORY_ROOT, release)).filter((f) => f.endsWith('.json')).map((file) => ({ release, file })));
 const load = (release: string, file: string) => historyFromJSON(JSON.parse(readFileSync(join(HISTORY_ROOT, release, file), 'utf8')));
 const patchMarkers = (release: string, file: string) => patchIds(load(release, file));
+const ending = (release: string, file: string) => {
+  const last = load(release, file).events!.at(-1)!;
+  return last.workflowExecutionCompletedEventAttributes ? 'completed' : last.workflowExecutionFailedEventAttributes ? 'failed' : last.workflowExecutionCanceledEventAttributes ? 'cancelled' : 'other';
+};
 
 describe('recorded workflow histories replay', () => {
   it('has histories of an earlier release and of this one', () => {
@@ -35,5 +39,12 @@ describe('recorded workflow histories replay', () => {
   it('0.1.0 calculations replay without the outcome-in-memo patch; this release records it', () => {
     expect(patchMarkers('0.1.0', 'calculation-si-scf.json')).toEqual([]);
     expect(patchMarkers(RELEASE, 'calculation-si-scf.json')).toEqual([PATCHES.outcomeInMemo]);
+  });
+
+  it('a plan cancelled under 0.2.0 replays its failed ending; this release ends a cancelled plan cancelled', () => {
+    expect(patchMarkers('0.2.0', 'plan-scf-cancelled-as-failed.json')).toEqual([]);
+    expect(ending('0.2.0', 'plan-scf-cancelled-as-failed.json')).toBe('failed');
+    expect(patchMarkers(RELEASE, 'plan-scf-cancelled.json')).toEqual([PATCHES.planCancelled]);
+    expect(ending(RELEASE, 'plan-scf-cancelled.json')).toBe('cancelled');
   });
 });
