@@ -25,7 +25,7 @@ import type { RestartFrom } from '../domain/codes/qe/handlers.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { parsePwOutput, type PwResult } from '../domain/codes/qe/parse.ts';
 import { PW_FILES, pwCommand, pwXmlPath } from '../domain/codes/qe/files.ts';
-import { jobNameFor, LOCAL_CLUSTER, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
+import { jobDirParts, jobNameFor, LOCAL_CLUSTER, outsideRootProblem, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import { BatchScriptError, renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import { loadPseudoFamily } from './pseudos.ts';
@@ -90,7 +90,12 @@ async function stageParentFiles(parentDir: string, workDir: string, kind: 'charg
   await cp(from, to, { recursive: true });
 }
 
-export const safePathPart = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+/** A restart reads only below the work root it runs in: a parent directory elsewhere is refused, naming the field. */
+function confinedParentDir(dir: string, root: string, where: string): string {
+  const problem = outsideRootProblem(dir, root);
+  if (problem) throw ApplicationFailure.nonRetryable(`parent.workDir ${JSON.stringify(dir)} ${problem} (${where})`, 'InvalidCalculationInput');
+  return dir;
+}
 
 /** The files of a pw.x run that are parsed and kept as artifacts, relative to its work directory. */
 const KEPT_FILES = () => [PW_FILES.input, PW_FILES.stdout, PW_FILES.stderr, PW_FILES.crash, pwXmlPath()];
@@ -142,7 +147,7 @@ function summaryOf(pw: ReturnType<typeof buildInput>): Omit<PreparedCalculation,
 export function calculationActivities(deps: CalculationDeps) {
   async function prepareLocal(req: PrepareRequest): Promise<PreparedCalculation> {
     const { input } = req;
-    const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const workDir = join(deps.workRoot, ...jobDirParts(req.workflowId, req.step, req.attempt));
     const profile = activityProfile(LOCAL_CLUSTER, deps.profiles);
     const exe = executableFor(profile, input.code);
     const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
@@ -150,7 +155,7 @@ export function calculationActivities(deps: CalculationDeps) {
     await mkdir(workDir, { recursive: true });
     // A retried prepare must not touch the files of a job that has already started.
     if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
-      if (req.restart) await stageParentFiles(req.restart.fromWorkDir, workDir, req.restart.kind);
+      if (req.restart) await stageParentFiles(confinedParentDir(req.restart.fromWorkDir, deps.workRoot, "this worker's work directory"), workDir, req.restart.kind);
       await writeFile(join(workDir, PW_FILES.input), pw.text);
     }
     const environment = { ...profile.environment, ...exe.environment };
@@ -177,7 +182,7 @@ export function calculationActivities(deps: CalculationDeps) {
     }
     const exe = executableFor(profile, input.code);
     const t = transportFor(profile);
-    const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const workDir = remotePath(profile.workDir, ...jobDirParts(req.workflowId, req.step, req.attempt));
     const family = await loadPseudoFamily(deps.pseudoRoot, input.pseudoFamily);
     const pseudoDir = await ensureRemotePseudoFamily(t, profile, family);
     const pw = buildInput(req, pseudoDir, family);
@@ -196,7 +201,8 @@ export function calculationActivities(deps: CalculationDeps) {
     if (!submitted) {
       if (req.restart) {
         const rel = parentFilesOf(req.restart.kind);
-        await copyRemoteParentFiles(t, remotePath(req.restart.fromWorkDir, rel), remotePath(workDir, rel));
+        const parentDir = confinedParentDir(req.restart.fromWorkDir, profile.workDir, `the workDir of cluster ${cluster}`);
+        await copyRemoteParentFiles(t, remotePath(parentDir, rel), remotePath(workDir, rel));
       }
       await t.writeFile(remotePath(workDir, PW_FILES.input), pw.text);
       await t.writeFile(remotePath(workDir, SLURM_FILES.script), script, { mode: 0o755 });
@@ -222,7 +228,7 @@ export function calculationActivities(deps: CalculationDeps) {
     const read = async (name: string) => (existsSync(join(req.workDir, name)) ? readFile(join(req.workDir, name), 'utf8') : undefined);
     const result = await parse(req, read);
     const artifacts: ArtifactRef[] = [];
-    const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+    const prefix = jobDirParts(req.workflowId, req.step, req.attempt).join('/');
     for (const name of KEPT_FILES()) {
       const path = join(req.workDir, name);
       if (existsSync(path)) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
@@ -247,7 +253,7 @@ export function calculationActivities(deps: CalculationDeps) {
       }
       const result = await parse(req, async (name) => (local.has(name) ? readFile(local.get(name)!, 'utf8') : undefined));
       const artifacts: ArtifactRef[] = [];
-      const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+      const prefix = jobDirParts(req.workflowId, req.step, req.attempt).join('/');
       for (const [name, path] of local) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
       return { result, artifacts };
     });

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ArtifactRef, RemoteFolder } from './artifacts.ts';
-import { ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
+import { absolutePathProblem, ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
 import { StructureSchema } from './structure/schema.ts';
 import { PwKpointsSchema, PwParametersSchema } from './codes/qe/inputs.ts';
 import { PROTOCOL_NAMES } from './codes/qe/protocols.ts';
@@ -41,7 +41,14 @@ export const CalculationInputSchema = z.object({
   recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5, rules: [] }),
   /** Files handed over from an earlier calculation (e.g. an scf's charge density for bands / nscf). */
   parent: z
-    .strictObject({ workDir: z.string().min(1), kind: z.enum(['charge-density', 'full']) })
+    .strictObject({
+      // Checked again against the worker's work root (or the cluster's workDir) where it is read.
+      workDir: z.string().superRefine((path, ctx) => {
+        const problem = absolutePathProblem(path);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      kind: z.enum(['charge-density', 'full']),
+    })
     .optional(),
   /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
   analysis: z.string().min(1).max(64).default('scf'),

@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.ts';
+import { jobDirParts } from '../../src/domain/jobs.ts';
 import { alive, sleep } from '../../src/process.ts';
 import { runCli } from '../support/cli.ts';
 import { recordHistory } from '../support/histories.ts';
@@ -83,7 +84,7 @@ describe('crystalmath CLI', () => {
       const submitted = cli('submit', '--structure', 'Si', '--analysis', 'scf', '--protocol', 'precise', '--json');
       expect(submitted.code).toBe(0);
       const id = JSON.parse(submitted.stdout).workflowId as string;
-      const jobDir = join(settings.workRoot, `${id}-scf`, 'pw', '1');
+      const jobDir = join(settings.workRoot, ...jobDirParts(`${id}-scf`, 'pw', 1));
       for (let i = 0; i < 600 && !existsSync(join(jobDir, '.crystalmath', 'pid')); i++) await sleep(50);
       const pid = Number(readFileSync(join(jobDir, '.crystalmath', 'pid'), 'utf8'));
       expect(alive(pid)).toBe(true);

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { closeAllTransports } from '../../src/activities/transport/index.ts';
 import { CalculationFailedError, calculationResult, startCalculation } from '../../src/client.ts';
 import type { CalculationInput } from '../../src/domain/calculation.ts';
-import { jobNameFor, type ExecutorSpec } from '../../src/domain/jobs.ts';
+import { jobDirParts, jobNameFor, type ExecutorSpec } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, killGroup, sleep } from '../../src/process.ts';
 import { REPO_ROOT } from '../../src/settings.ts';
@@ -198,7 +198,7 @@ describeCluster('faults on the SLURM path', () => {
     const name = jobNameFor(handle.workflowId, 'pw', 1);
     expect(await firstExit).toBe('SIGKILL');
     // sbatch had accepted the job; nobody recorded its id.
-    const jobDir = join(cluster.profile.workDir, handle.workflowId, 'pw', '1');
+    const jobDir = join(cluster.profile.workDir, ...jobDirParts(handle.workflowId, 'pw', 1));
     expect(jobsNamed(name).ids).toHaveLength(1);
     expect(() => readFileSync(join(jobDir, '.crystalmath', 'sbatch_job_id'))).toThrow();
 
