@@ -37,7 +37,7 @@ import {
   type LocalCluster,
 } from '../support/cluster.ts';
 import { waitUntil } from '../support/cli.ts';
-import { patchIds } from '../support/histories.ts';
+import { patchIds, recordHistory } from '../support/histories.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
 const Si = builtinStructure('Si')!;
@@ -229,6 +229,7 @@ describeCluster('faults on the SLURM path', () => {
     expect(jobs.ids).toHaveLength(1);
     expect(scontrolJob(jobs.ids[0]!)).toMatchObject({ JobState: 'TIMEOUT', TimeLimit: '00:01:00' });
     console.log(`walltime test: the workflow ended ${Math.round((Date.now() - walltime!.started) / 1000)} s after it started`);
+    recordHistory('calculation-slurm-walltime-timeout.json', await env.client.workflow.getHandle(walltime!.workflowId).fetchHistory(), walltime!.workflowId);
   });
 
   // Last: the urgent job needs every core, so it would preempt any other test's running job too.
@@ -251,5 +252,6 @@ describeCluster('faults on the SLURM path', () => {
     const history = await handle.fetchHistory();
     // The new behaviour is behind its patch (older histories of a lost job replay their old ending).
     expect(patchIds(history)).toContain(PATCHES.resubmitLostJobs);
+    recordHistory('calculation-slurm-preempted-resubmitted.json', history, handle.workflowId);
   });
 });

@@ -33,6 +33,7 @@ import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { PlanResult } from '../../src/workflows/plan.ts';
 import { createWorker, workerClusters } from '../../src/worker.ts';
 import { waitUntil } from '../support/cli.ts';
+import { recordHistory } from '../support/histories.ts';
 import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
@@ -261,6 +262,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(new Set(scheduled.map((a) => a.taskQueue?.name))).toEqual(new Set([`${settings.taskQueue}-local-slurm`]));
     expect(history.events!.length).toBeLessThan(40);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
+    recordHistory('calculation-slurm-si-scf.json', history, handle.workflowId);
   });
 
   it('restarts on the cluster from the parent charge density (copied there, not through the worker)', async () => {
@@ -325,6 +327,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
       expect(scheduled!.activityTaskScheduledEventAttributes!.taskQueue!.name, activity).toBe(`${settings.taskQueue}-local-slurm`);
     }
+    recordHistory('plan-slurm-scf-bands-dos.json', history, handle.workflowId);
   });
 
   it('cancels: the workflow cancellation runs scancel', async () => {
@@ -345,6 +348,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       await waitUntil('scancel to take effect', () => scontrolJob(id!).JobState === 'CANCELLED', 20_000);
       expect(jobsNamed(name).ids).toHaveLength(1);
       expect((await handle.describe()).status.name).toBe('CANCELLED');
+      recordHistory('calculation-slurm-cancelled.json', await handle.fetchHistory(), handle.workflowId);
     }
   });
 
