@@ -25,11 +25,10 @@ import type { Structure } from '../domain/structure/structure.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import { plotBandsDos } from '../figures/bands-dos.ts';
 import type { ArtifactStore } from './artifacts.ts';
-import { jobNameFor, LOCAL_CLUSTER, type JobSpec } from '../domain/jobs.ts';
+import { jobDirParts, jobNameFor, LOCAL_CLUSTER, safePathPart, type JobSpec } from '../domain/jobs.ts';
 
 /** dos.x / projwfc.x take seconds to minutes; a generous limit still fits the shortest queues. */
 const POSTPROCESS_WALLTIME_SECONDS = 3600;
-import { safePathPart } from './calculation.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
 import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
 import { remotePath } from './scheduler/staging.ts';
@@ -143,7 +142,7 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
      * they run and stops them when cancelled. (On a SLURM cluster: `preparePostprocessJob`.)
      */
     async runPostprocess(req: { kind: 'dos' | 'projwfc'; parentWorkDir: string; workflowId: string; step: string; emin?: number; emax?: number; deltaE?: number }): Promise<{ workDir: string }> {
-      const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), '1');
+      const workDir = join(deps.workRoot, ...jobDirParts(req.workflowId, req.step, 1));
       if (existsSync(join(workDir, 'DONE'))) return { workDir }; // a retry after success
       await mkdir(workDir, { recursive: true });
       const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
@@ -185,7 +184,7 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
       const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
       const executable = qeToolExecutable(profile.executables, input);
       if (!executable) throw ApplicationFailure.nonRetryable(`cluster ${profile.name} has no executables.${input.codeId} and no ${QE_PW_ID} to find ${input.program} beside`, 'ExecutableMissing');
-      const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), '1');
+      const workDir = remotePath(profile.workDir, ...jobDirParts(req.workflowId, req.step, 1));
       const jobName = jobNameFor(req.workflowId, req.step, 1);
       const command = [executable.executable, '-in', input.inputFile];
       const resources = { walltimeSeconds: POSTPROCESS_WALLTIME_SECONDS, mpiRanks: 1 };

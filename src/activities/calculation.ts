@@ -25,7 +25,7 @@ import type { CodeParameters } from '../domain/codes/parameters.ts';
 import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
 import { codeById } from '../domain/codes/registry.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import { jobNameFor, LOCAL_CLUSTER, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
+import { jobDirParts, jobNameFor, LOCAL_CLUSTER, outsideRootProblem, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import { BatchScriptError, renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import type { ArtifactStore } from './artifacts.ts';
 import { loadPseudoFamily, type LoadedFamily } from './pseudos.ts';
@@ -88,7 +88,12 @@ async function stageParentFiles(code: Code, parentDir: string, workDir: string, 
   }
 }
 
-export const safePathPart = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+/** A restart reads only below the work root it runs in: a parent directory elsewhere is refused, naming the field. */
+function confinedParentDir(dir: string, root: string, where: string): string {
+  const problem = outsideRootProblem(dir, root);
+  if (problem) throw ApplicationFailure.nonRetryable(`parent.workDir ${JSON.stringify(dir)} ${problem} (${where})`, 'InvalidCalculationInput');
+  return dir;
+}
 
 export interface CalculationDeps {
   workRoot: string;
@@ -135,14 +140,14 @@ export function calculationActivities(deps: CalculationDeps) {
   async function prepareLocal(req: PrepareRequest): Promise<PreparedCalculation> {
     const { input } = req;
     const code = codeById(input.code);
-    const workDir = join(deps.workRoot, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const workDir = join(deps.workRoot, ...jobDirParts(req.workflowId, req.step, req.attempt));
     const profile = activityProfile(LOCAL_CLUSTER, deps.profiles);
     const exe = executableFor(profile, code.id);
     const written = writeInput(code, req, await loadPseudos(code, deps.pseudoRoot, input.pseudoFamily, (f) => f.dir));
     await mkdir(workDir, { recursive: true });
     // A retried prepare must not touch the files of a job that has already started.
     if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
-      if (req.restart) await stageParentFiles(code, req.restart.fromWorkDir, workDir, req.restart.kind);
+      if (req.restart) await stageParentFiles(code, confinedParentDir(req.restart.fromWorkDir, deps.workRoot, "this worker's work directory"), workDir, req.restart.kind);
       for (const [name, text] of Object.entries(written.files)) await writeFile(join(workDir, name), text);
     }
     return {
@@ -169,7 +174,7 @@ export function calculationActivities(deps: CalculationDeps) {
     const code = codeById(input.code);
     const exe = executableFor(profile, code.id);
     const t = transportFor(profile);
-    const workDir = remotePath(profile.workDir, safePathPart(req.workflowId), safePathPart(req.step), String(req.attempt));
+    const workDir = remotePath(profile.workDir, ...jobDirParts(req.workflowId, req.step, req.attempt));
     const written = writeInput(code, req, await loadPseudos(code, deps.pseudoRoot, input.pseudoFamily, (f) => ensureRemotePseudoFamily(t, profile, f)));
     const jobName = jobNameFor(req.workflowId, req.step, req.attempt);
     const command = code.command(exe.executable);
@@ -186,7 +191,8 @@ export function calculationActivities(deps: CalculationDeps) {
     const submitted = (await t.exists(remotePath(workDir, SLURM_FILES.sbatchJobId))) || (await t.exists(remotePath(workDir, SLURM_FILES.jobId)));
     if (!submitted) {
       if (req.restart) {
-        for (const rel of code.restartFiles(req.restart.kind)) await copyRemoteParentFiles(t, remotePath(req.restart.fromWorkDir, rel), remotePath(workDir, rel));
+        const parentDir = confinedParentDir(req.restart.fromWorkDir, profile.workDir, `the workDir of cluster ${cluster}`);
+        for (const rel of code.restartFiles(req.restart.kind)) await copyRemoteParentFiles(t, remotePath(parentDir, rel), remotePath(workDir, rel));
       }
       for (const [name, text] of Object.entries(written.files)) await t.writeFile(remotePath(workDir, name), text);
       await t.writeFile(remotePath(workDir, SLURM_FILES.script), script, { mode: 0o755 });
@@ -213,7 +219,7 @@ export function calculationActivities(deps: CalculationDeps) {
     const read = async (name: string) => (existsSync(join(req.workDir, name)) ? readFile(join(req.workDir, name), 'utf8') : undefined);
     const result = await parse(code, req, read);
     const artifacts: ArtifactRef[] = [];
-    const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+    const prefix = jobDirParts(req.workflowId, req.step, req.attempt).join('/');
     for (const name of code.files.kept) {
       const path = join(req.workDir, name);
       if (existsSync(path)) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
@@ -239,7 +245,7 @@ export function calculationActivities(deps: CalculationDeps) {
       }
       const result = await parse(code, req, async (name) => (local.has(name) ? readFile(local.get(name)!, 'utf8') : undefined));
       const artifacts: ArtifactRef[] = [];
-      const prefix = `${safePathPart(req.workflowId)}/${safePathPart(req.step)}/${req.attempt}`;
+      const prefix = jobDirParts(req.workflowId, req.step, req.attempt).join('/');
       for (const [name, path] of local) artifacts.push(await deps.store.putFile(`${prefix}/${name.split('/').pop()}`, path));
       return { result, artifacts };
     });

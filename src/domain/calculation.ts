@@ -8,7 +8,7 @@ import type { ArtifactRef, RemoteFolder } from './artifacts.ts';
 import type { CodeResult, InputSummary, RestartFrom } from './codes/code.ts';
 import type { CodeParameters, ParameterChanges } from './codes/parameters.ts';
 import { findCode, registeredCodeIds } from './codes/registry.ts';
-import { ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
+import { absolutePathProblem, ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
 import { PROTOCOL_NAMES } from './protocols.ts';
 import { RecoveryPolicySchema } from './recovery/strategy.ts';
 import { KpointsSchema } from './structure/kpoints.ts';
@@ -43,7 +43,14 @@ export const CalculationFieldsSchema = z.object({
   recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5, rules: [] }),
   /** Files handed over from an earlier calculation (e.g. an scf's charge density for bands / nscf). */
   parent: z
-    .strictObject({ workDir: z.string().min(1), kind: z.enum(['charge-density', 'full']) })
+    .strictObject({
+      // Checked again against the worker's work root (or the cluster's workDir) where it is read.
+      workDir: z.string().superRefine((path, ctx) => {
+        const problem = absolutePathProblem(path);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      }),
+      kind: z.enum(['charge-density', 'full']),
+    })
     .optional(),
   /** What the user asked for (shown in the Web UI as CrystalMathAnalysis). */
   analysis: z.string().min(1).max(64).default('scf'),

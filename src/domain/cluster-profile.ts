@@ -22,6 +22,7 @@
  * ```
  */
 import { z } from 'zod';
+import { hasControlCharacters } from './shell.ts';
 
 /** Cluster names double as file names and task-queue suffixes. */
 export const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
@@ -66,9 +67,15 @@ const WalltimeSchema = z.union([z.number(), z.string()]).refine((v) => walltimeS
   message: 'must be hours (a positive number) or a SLURM time "D-HH:MM:SS"',
 });
 
+/**
+ * Text that goes into one line of a job's script (`#SBATCH`, `module load`, `export`, the run line): a newline
+ * would end that line early and make the rest a command of its own.
+ */
+const oneLine = (s: z.ZodString) => s.refine((v) => !hasControlCharacters(v), 'must be one line, without newlines or other control characters (it goes into a line of the job script)');
+
 const EnvironmentSchema = z.record(
   z.string().regex(ENV_NAME_RE, 'environment variable names are letters, digits and _ (not starting with a digit)'),
-  z.union([z.string(), z.number().transform(String), z.boolean().transform(String)]),
+  z.union([oneLine(z.string()), z.number().transform(String), z.boolean().transform(String)]),
 );
 
 /** A key that must never appear: secrets are referred to by environment-variable name only. */
@@ -112,7 +119,7 @@ export const PartitionSchema = z.strictObject({
   coresPerNode: z.number().int().positive(),
   memoryGb: z.number().positive().optional(),
   gpusPerNode: z.number().int().nonnegative().default(0),
-  gpuType: z.string().min(1).optional(),
+  gpuType: oneLine(z.string().min(1)).optional(),
   /** Longest job: hours or "D-HH:MM:SS". Absent: no limit known. */
   maxWalltime: WalltimeSchema.optional(),
   /** The partition for CPU jobs when none is named (else the first partition without GPUs). */
@@ -125,9 +132,9 @@ export const ExecutableSchema = z.preprocess(
   (v) => (typeof v === 'string' ? { executable: v } : v),
   z.strictObject({
     /** Command name or absolute path, e.g. `pw.x`, `vasp_std`, `/opt/yambo/bin/yambo`. */
-    executable: z.string().min(1),
+    executable: oneLine(z.string().min(1)),
     /** `module load` lines for this code (after the profile's own `modules`). */
-    modules: z.array(z.string().min(1)).default([]),
+    modules: z.array(oneLine(z.string().min(1))).default([]),
     /** Shell text placed before the run (e.g. `source /opt/intel/setvars.sh`). */
     prepend: z.string().optional(),
     environment: EnvironmentSchema.default({}),
@@ -147,8 +154,8 @@ export const MpiSchema = z.preprocess(
     return { launcher, args };
   },
   z.strictObject({
-    launcher: z.string().min(1),
-    args: z.array(z.string()).default([]),
+    launcher: oneLine(z.string().min(1)),
+    args: z.array(oneLine(z.string())).default([]),
   }),
 );
 export type MpiLauncher = z.output<typeof MpiSchema>;
@@ -179,19 +186,19 @@ const ProfileObject = z.strictObject({
   /** Inline known_hosts lines, e.g. `[127.0.0.1]:2222 ssh-ed25519 AAAA...`. */
   hostKeys: z.array(z.string().trim().regex(KNOWN_HOSTS_LINE_RE, 'not a known_hosts line ("host keytype base64key")')).default([]),
   /** Where calculations run on the cluster: absolute, `{user}` is replaced by `user`. */
-  workDir: z.string().min(1),
-  scratchDir: z.string().min(1).optional(),
+  workDir: oneLine(z.string().min(1)),
+  scratchDir: oneLine(z.string().min(1)).optional(),
   partitions: z.array(PartitionSchema).default([]),
   executables: z.record(z.string().regex(CODE_ID_RE, 'code ids are letters, digits, _ . + -'), ExecutableSchema).default({}),
   mpi: MpiSchema.optional(),
   /** `module load` lines for every job. */
-  modules: z.array(z.string().min(1)).default([]),
+  modules: z.array(oneLine(z.string().min(1))).default([]),
   /** Shell text placed at the top of every job (after the modules). */
   prepend: z.string().optional(),
   /** Environment variables exported in every job. */
   environment: EnvironmentSchema.default({}),
-  account: z.string().min(1).optional(),
-  qos: z.string().min(1).optional(),
+  account: oneLine(z.string().min(1)).optional(),
+  qos: oneLine(z.string().min(1)).optional(),
   /** Seconds between scheduler polls (one squeue per cluster per interval). */
   pollIntervalSeconds: z.number().positive().max(86400).default(30),
   ssh: SshOptionsSchema.optional(),

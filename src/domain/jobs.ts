@@ -5,6 +5,8 @@
  * do not change between them; only the `ExecutorSpec` does.
  */
 import { z } from 'zod';
+import { fnv1a32 } from './hash.ts';
+import { hasControlCharacters } from './shell.ts';
 
 /** The built-in cluster of the worker's own machine; its activities stay on the workflow's own task queue. */
 export const LOCAL_CLUSTER = 'local';
@@ -95,9 +97,48 @@ export interface JobOutcome {
   schedulerState?: string;
 }
 
-/** A readable, filesystem- and scheduler-safe job name. */
+/*
+ * Job names and work directories: a readable part (letters, digits, `.`, `_`, `-`; anything else becomes `_`)
+ * plus the hash of the exact original, so different workflow ids or steps never share a job or a directory
+ * (`run:1` and `run_1` once did: the second adopted the first one's job) and `.` / `..` are ordinary names.
+ *
+ * Upgrades: both are computed once per attempt, by the prepare activity, and travel in its recorded result
+ * (the JobSpec); submit, check, cancel and restarts read them from there and never recompute them. So a job
+ * in flight keeps the name and directory of the release that prepared it, and its retried submit finds it;
+ * only attempts prepared after an upgrade, which have no job yet, get the new ones. (Hence no flag under
+ * `patched()` and no second name in the submit lookup: neither would ever be used.)
+ */
+const readable = (s: string, max: number) => s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, max);
+
+/** One path segment for `s`: readable, and distinct for distinct `s`. */
+export function safePathPart(s: string): string {
+  return `${readable(s, 100)}-${fnv1a32(s)}`;
+}
+
+/** A job's work directory below a work root (the worker's, or a cluster profile's `workDir`), as path segments. */
+export function jobDirParts(workflowId: string, step: string, attempt: number): string[] {
+  return [safePathPart(workflowId), safePathPart(step), String(attempt)];
+}
+
+/** The scheduler's job name: unique per workflow, step and attempt (submit is idempotent on it). */
 export function jobNameFor(workflowId: string, step: string, attempt: number): string {
-  return `cm-${workflowId}-${step}-${attempt}`.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 200);
+  return `cm-${readable(`${workflowId}-${step}-${attempt}`, 180)}-${fnv1a32(JSON.stringify([workflowId, step, attempt]))}`;
+}
+
+/** Why `path` is not a plain absolute path (no `.` or `..` segments, no control characters), or undefined. */
+export function absolutePathProblem(path: string): string | undefined {
+  if (!path.startsWith('/')) return 'must be an absolute path';
+  if (hasControlCharacters(path)) return 'must not contain newlines or other control characters';
+  if (path.split('/').some((segment) => segment === '.' || segment === '..')) return 'must not contain . or .. segments';
+  return undefined;
+}
+
+/** Why `dir` is not a plain absolute path strictly inside `root`, or undefined when it is. */
+export function outsideRootProblem(dir: string, root: string): string | undefined {
+  const problem = absolutePathProblem(dir);
+  if (problem) return problem;
+  const base = root.replace(/\/+$/, '');
+  return dir.startsWith(`${base}/`) && dir.slice(base.length).replace(/\//g, '') !== '' ? undefined : `must be inside ${base}/`;
 }
 
 /** The cluster an executor runs on: `local` for the local executor. */

@@ -5,3 +5,6 @@ export function shellQuote(arg: string): string {
 }
 
 export const shellJoin = (argv: string[]): string => argv.map(shellQuote).join(' ');
+
+/** Newlines, tabs and other control characters: text with one would not stay on its line of a script. */
+export const hasControlCharacters = (s: string): boolean => /[\u0000-\u001f\u007f]/.test(s);

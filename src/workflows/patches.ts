@@ -11,4 +11,6 @@ export const PATCHES = {
   resubmitLostJobs: 'calculation-resubmit-lost-jobs',
   /** 0.3.0: the generic adaptive rules no longer read memory errors from warnings nor loosen conv_thr for ionic failures. */
   reviewedGenericRules: 'calculation-reviewed-generic-rules',
+  /** 0.3.0: a cancelled plan ends cancelled (after its steps' children and jobs are), not failed. */
+  planCancelled: 'plan-cancelled-not-failed',
 } as const;

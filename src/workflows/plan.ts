@@ -3,13 +3,17 @@
  * workflow (a relax step the `relax` loop; bands and DOS steps their pw.x child plus analysis activities, as in
  * the standard analysis); steps start as soon as their dependencies are done, so independent steps run in parallel.
  * A failed step stops its dependants only; the others finish, and the plan then fails with every
- * result gathered so far (nothing computed is lost).
+ * result gathered so far (nothing computed is lost). A cancelled plan starts nothing more, waits until its
+ * running steps have stopped (their children cancel their jobs), and ends cancelled.
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   ChildWorkflowFailure,
   defineQuery,
   executeChild,
+  isCancellation,
+  patched,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -24,9 +28,10 @@ import { cellFormula } from '../domain/structure/lattice.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import { executePwCalculation } from './pw-calculation.ts';
 import { runBands, runDos } from './electronic.ts';
+import { PATCHES } from './patches.ts';
 import { relax } from './relax.ts';
 
-export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped';
+export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
 export interface PlanProgress {
   /** 0–100: finished steps over all steps. */
@@ -93,7 +98,7 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
     if (error) e.error = error;
     progress.stepName = name;
     progress.message = message;
-    const finished = progress.steps.filter((s) => s.status === 'completed' || s.status === 'failed' || s.status === 'skipped').length;
+    const finished = progress.steps.filter((s) => s.status !== 'pending' && s.status !== 'running').length;
     progress.percent = Math.round((100 * finished) / progress.steps.length);
   };
 
@@ -101,6 +106,8 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
   const done = new Set<string>();
   const running = new Map<string, Promise<void>>();
   const failed = new Set<string>();
+  /** The cancellation a step ended with: the plan ends cancelled once every running step has stopped. */
+  let cancelled: unknown;
 
   const runStep = async (name: string): Promise<void> => {
     const step = p.steps.find((s) => s.name === name)!;
@@ -135,6 +142,12 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
       update(name, 'completed', `${name}: done`);
     } catch (err) {
       failed.add(name);
+      // The plan itself was cancelled (not just this child). (patched only here: other histories carry no marker)
+      if (isCancellation(err) && CancellationScope.current().consideredCancelled && patched(PATCHES.planCancelled)) {
+        cancelled = err;
+        update(name, 'cancelled', `${name}: cancelled`);
+        return;
+      }
       const cause = err instanceof ChildWorkflowFailure && err.cause ? err.cause : err;
       if (cause instanceof ApplicationFailure && cause.type === 'CalculationFailed' && cause.details?.[0]) {
         progress.results[name] = cause.details[0] as PwCalculationResult;
@@ -155,11 +168,13 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
         update(s.name, 'skipped', `${s.name}: skipped (a dependency failed)`);
       }
     }
-    for (const name of readySteps(p.steps, done, new Set(running.keys()))) running.set(name, runStep(name));
+    if (cancelled === undefined) for (const name of readySteps(p.steps, done, new Set(running.keys()))) running.set(name, runStep(name));
     if (running.size === 0) break;
     await Promise.race(running.values());
   }
 
+  // Every step has stopped (the children's jobs cancelled): end as cancelled, not failed.
+  if (cancelled !== undefined) throw cancelled;
   const ok = failed.size === 0;
   progress.status = ok ? 'completed' : 'failed';
   progress.message = ok ? 'all steps completed' : `failed: ${[...failed].join(', ')}`;

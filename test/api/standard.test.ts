@@ -10,6 +10,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandardAnalysis } from '../../src/client.ts';
 import { HA_TO_EV } from '../../src/domain/units.ts';
+import { jobDirParts, safePathPart } from '../../src/domain/jobs.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
 
@@ -31,7 +32,7 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(r.spaceGroup).toMatchObject({ number: 227, crystalSystem: 'cubic', kPathVariant: 'FCC' });
     // The relaxed lattice constant is what pw.x printed at the end of the last full relaxation.
     const relaxDirs = readdirSync(settings.workRoot).filter((d) => d.startsWith(`${r.workflowId}-relax-full-`)).sort();
-    const lastRelax = join(settings.workRoot, relaxDirs.at(-1)!, 'pw');
+    const lastRelax = join(settings.workRoot, relaxDirs.at(-1)!, safePathPart('pw'));
     const attempt = readdirSync(lastRelax).sort().at(-1)!;
     const pwOut = readFileSync(join(lastRelax, attempt, 'pw.out'), 'utf8');
     const cell = /Begin final coordinates[\s\S]*?CELL_PARAMETERS \(angstrom\)\n(.*)\n/.exec(pwOut)![1]!.trim().split(/\s+/).map(Number);
@@ -44,7 +45,7 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(r.bandGapCharacter).toBe('indirect');
     expect(r.vbm?.where).toBe('Γ');
     expect(r.cbm?.where).toMatch(/Γ→X/);
-    const bandsXml = readFileSync(join(settings.workRoot, `${r.workflowId}-bands`, 'pw', '1', 'out', 'pwscf.save', 'data-file-schema.xml'), 'utf8');
+    const bandsXml = readFileSync(join(settings.workRoot, ...jobDirParts(`${r.workflowId}-bands`, 'pw', 1), 'out', 'pwscf.save', 'data-file-schema.xml'), 'utf8');
     const eig = [...bandsXml.matchAll(/<eigenvalues size="(\d+)">([^<]+)<\/eigenvalues>/g)].map((m) => m[2]!.trim().split(/\s+/).map((x) => Number(x) * HA_TO_EV));
     const vbm = Math.max(...eig.map((e) => e[3]!));
     const cbm = Math.min(...eig.map((e) => e[4]!));

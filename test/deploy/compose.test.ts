@@ -37,5 +37,8 @@ describe('docker-compose.yml', () => {
     expect(services['crystalmath-init']!.command).toEqual(['server', 'init']);
     expect(services['crystalmath-worker']!.image).toBe(`crystalmath-worker:${pkg.version}`);
     expect(services['crystalmath-worker']!.environment).toMatchObject({ TEMPORAL_DEPLOYMENT_NAME: 'crystalmath', TEMPORAL_WORKER_BUILD_ID: pkg.version, CRYSTALMATH_LOG_FORMAT: 'json' });
+    // The build id is the release everywhere: the job that makes it current, and the init job's image.
+    expect(services['crystalmath-release']!.environment).toMatchObject({ BUILD_ID: pkg.version });
+    expect(services['crystalmath-init']!.image).toBe(`crystalmath-worker:${pkg.version}`);
   });
 });

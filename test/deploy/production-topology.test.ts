@@ -11,6 +11,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { calculationResult, connectClient, startCalculation } from '../../src/client.ts';
 import type { CalculationInput } from '../../src/domain/calculation.ts';
+import { jobDirParts } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, sleep } from '../../src/process.ts';
 import { loadSettings, type Settings } from '../../src/settings.ts';
@@ -43,12 +44,12 @@ function stackSettings(name: string, stack: FullStack, env: Record<string, strin
 
 /** pw.x ran exactly once for this workflow: one attempt directory, one PWSCF banner. */
 function expectOnePwRun(settings: Settings, workflowId: string): void {
-  const stepDir = join(settings.workRoot, workflowId, 'pw');
+  const stepDir = join(settings.workRoot, ...jobDirParts(workflowId, 'pw', 1).slice(0, 2));
   expect(readdirSync(stepDir)).toEqual(['1']);
   expect(readFileSync(join(stepDir, '1', 'pw.out'), 'utf8').match(/Program PWSCF/g)).toHaveLength(1);
 }
 
-const pwRunning = (settings: Settings, workflowId: string) => existsSync(join(settings.workRoot, workflowId, 'pw', '1', '.crystalmath', 'pid'));
+const pwRunning = (settings: Settings, workflowId: string) => existsSync(join(settings.workRoot, ...jobDirParts(workflowId, 'pw', 1), '.crystalmath', 'pid'));
 
 describeFullServer('production topology: full Temporal server on PostgreSQL, two worker processes', () => {
   let stack: FullStack;
@@ -124,7 +125,7 @@ describeFullServer('production topology: full Temporal server on PostgreSQL, two
     const victim = workers.find((w) => watcher!.startsWith(`${w.pid}@`));
     expect(victim, `worker identity ${watcher}`).toBeDefined();
     const survivor = workers.find((w) => w !== victim && alive(w.pid))!;
-    const jobPid = Number(readFileSync(join(settings.workRoot, handle.workflowId, 'pw', '1', '.crystalmath', 'pid'), 'utf8'));
+    const jobPid = Number(readFileSync(join(settings.workRoot, ...jobDirParts(handle.workflowId, 'pw', 1), '.crystalmath', 'pid'), 'utf8'));
     victim!.kill();
     await waitUntil('the worker is gone', () => !alive(victim!.pid));
     expect(alive(jobPid)).toBe(true); // pw.x outlives its worker

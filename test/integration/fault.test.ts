@@ -16,7 +16,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { closeAllTransports } from '../../src/activities/transport/index.ts';
 import { CalculationFailedError, calculationResult, startCalculation } from '../../src/client.ts';
 import type { CalculationInput } from '../../src/domain/calculation.ts';
-import { jobNameFor, type ExecutorSpec } from '../../src/domain/jobs.ts';
+import { jobDirParts, jobNameFor, type ExecutorSpec } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, killGroup, sleep } from '../../src/process.ts';
 import { REPO_ROOT } from '../../src/settings.ts';
@@ -37,7 +37,7 @@ import {
   type LocalCluster,
 } from '../support/cluster.ts';
 import { waitUntil } from '../support/cli.ts';
-import { patchIds } from '../support/histories.ts';
+import { patchIds, recordHistory } from '../support/histories.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 
 const Si = builtinStructure('Si')!;
@@ -198,7 +198,7 @@ describeCluster('faults on the SLURM path', () => {
     const name = jobNameFor(handle.workflowId, 'pw', 1);
     expect(await firstExit).toBe('SIGKILL');
     // sbatch had accepted the job; nobody recorded its id.
-    const jobDir = join(cluster.profile.workDir, handle.workflowId, 'pw', '1');
+    const jobDir = join(cluster.profile.workDir, ...jobDirParts(handle.workflowId, 'pw', 1));
     expect(jobsNamed(name).ids).toHaveLength(1);
     expect(() => readFileSync(join(jobDir, '.crystalmath', 'sbatch_job_id'))).toThrow();
 
@@ -229,6 +229,7 @@ describeCluster('faults on the SLURM path', () => {
     expect(jobs.ids).toHaveLength(1);
     expect(scontrolJob(jobs.ids[0]!)).toMatchObject({ JobState: 'TIMEOUT', TimeLimit: '00:01:00' });
     console.log(`walltime test: the workflow ended ${Math.round((Date.now() - walltime!.started) / 1000)} s after it started`);
+    recordHistory('calculation-slurm-walltime-timeout.json', await env.client.workflow.getHandle(walltime!.workflowId).fetchHistory(), walltime!.workflowId);
   });
 
   // Last: the urgent job needs every core, so it would preempt any other test's running job too.
@@ -251,5 +252,6 @@ describeCluster('faults on the SLURM path', () => {
     const history = await handle.fetchHistory();
     // The new behaviour is behind its patch (older histories of a lost job replay their old ending).
     expect(patchIds(history)).toContain(PATCHES.resubmitLostJobs);
+    recordHistory('calculation-slurm-preempted-resubmitted.json', history, handle.workflowId);
   });
 });

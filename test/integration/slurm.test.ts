@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,7 @@ import { calculationResult, startCalculation } from '../../src/client.ts';
 import { ClusterProfileSchema } from '../../src/domain/cluster-profile.ts';
 import type { CalculationResult } from '../../src/domain/calculation.ts';
 import { CalculationInputSchema } from '../../src/domain/calculation.ts';
-import { clusterTaskQueue, jobNameFor } from '../../src/domain/jobs.ts';
+import { clusterTaskQueue, jobDirParts, jobNameFor } from '../../src/domain/jobs.ts';
 import {
   checkJobRetry,
   outcomeOfSlurmState,
@@ -32,6 +33,7 @@ import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { PlanResult } from '../../src/workflows/plan.ts';
 import { createWorker, workerClusters } from '../../src/worker.ts';
 import { waitUntil } from '../support/cli.ts';
+import { recordHistory } from '../support/histories.ts';
 import { describeCluster, jobsNamed, scontrolJob, startLocalCluster, writeProfileVariant, writeStandIn, type LocalCluster } from '../support/cluster.ts';
 import { connectTestEnv, testSettings, workflowBundle } from '../support/temporal.ts';
 import { pwOutputs } from '../support/pw-results.ts';
@@ -226,7 +228,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
 
     expect(scf.ok).toBe(true);
     expect(scf.remoteFolder.host).toBe('local-slurm');
-    expect(scf.remoteFolder.path).toBe(join(cluster.profile.workDir, handle.workflowId, 'pw', '1'));
+    expect(scf.remoteFolder.path).toBe(join(cluster.profile.workDir, ...jobDirParts(handle.workflowId, 'pw', 1)));
     // Independent of the parser: the last "!    total energy" line of the output file on the cluster.
     const pwOut = readFileSync(join(scf.remoteFolder.path, 'pw.out'), 'utf8');
     const printed = [...pwOut.matchAll(/^!\s+total energy\s+=\s+(-?\d+\.\d+) Ry/gm)].map((m) => Number(m[1]));
@@ -261,6 +263,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(new Set(scheduled.map((a) => a.taskQueue?.name))).toEqual(new Set([`${settings.taskQueue}-local-slurm`]));
     expect(history.events!.length).toBeLessThan(40);
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
+    recordHistory('calculation-slurm-si-scf.json', history, handle.workflowId);
   });
 
   it('restarts on the cluster from the parent charge density (copied there, not through the worker)', async () => {
@@ -281,6 +284,16 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(nscf.ok).toBe(true);
     expect(existsSync(join(nscf.remoteFolder.path, 'out', 'pwscf.save', 'charge-density.dat'))).toBe(true);
     expect(nscf.outputs.fermiEnergyEv ?? nscf.outputs.highestOccupiedEv).toBeDefined();
+  });
+
+  it("refuses a parent directory outside the cluster's workDir, naming the field", async () => {
+    const executor = { kind: 'slurm' as const, cluster: 'local-slurm' };
+    const input = { code: 'qe-pw' as const, structure: Si, calculation: 'nscf' as const, protocol: 'fast' as const, executor, parent: { workDir: '/etc', kind: 'charge-density' as const } };
+    const handle = await startCalculation(env.client, input, { taskQueue: settings.taskQueue });
+    const err = await handle.result().catch((e: unknown) => e);
+    const cause = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+    expect(cause).toMatchObject({ type: 'InvalidCalculationInput', nonRetryable: true });
+    expect(cause.message).toBe(`parent.workDir "/etc" must be inside ${cluster.profile.workDir}/ (the workDir of cluster local-slurm)`);
   });
 
   it('a plan scf → bands + DOS on the cluster: pw.x, dos.x and projwfc.x through sbatch, analysed there', async () => {
@@ -315,6 +328,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       const scheduled = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activity);
       expect(scheduled!.activityTaskScheduledEventAttributes!.taskQueue!.name, activity).toBe(`${settings.taskQueue}-local-slurm`);
     }
+    recordHistory('plan-slurm-scf-bands-dos.json', history, handle.workflowId);
   });
 
   it('cancels: the workflow cancellation runs scancel', async () => {
@@ -335,6 +349,7 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       await waitUntil('scancel to take effect', () => scontrolJob(id!).JobState === 'CANCELLED', 20_000);
       expect(jobsNamed(name).ids).toHaveLength(1);
       expect((await handle.describe()).status.name).toBe('CANCELLED');
+      recordHistory('calculation-slurm-cancelled.json', await handle.fetchHistory(), handle.workflowId);
     }
   });
 

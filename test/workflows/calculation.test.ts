@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -117,5 +118,17 @@ describe('calculation workflow: Si scf with real pw.x', () => {
       args: [{ code: 'qe-pw', structure: builtinStructure('Si'), calculation: 'scf', protocol: 'ultra' }],
     });
     await expect(calculationResult(handle as never)).rejects.toThrow(/protocol: Invalid option/);
+  });
+
+  it("refuses a parent directory outside the worker's work directory, naming the field, at once", async () => {
+    const handle = await startCalculation(
+      env.client,
+      { code: 'qe-pw', structure: builtinStructure('Si')!, calculation: 'nscf', protocol: 'fast', parent: { workDir: settings.dataDir, kind: 'charge-density' } },
+      { taskQueue: settings.taskQueue },
+    );
+    const err = await handle.result().catch((e: unknown) => e);
+    const cause = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+    expect(cause).toMatchObject({ type: 'InvalidCalculationInput', nonRetryable: true });
+    expect(cause.message).toBe(`parent.workDir ${JSON.stringify(settings.dataDir)} must be inside ${settings.workRoot}/ (this worker's work directory)`);
   });
 });

@@ -22,6 +22,7 @@ import type { RestartFrom } from '../../src/domain/codes/code.ts';
 import type { ParameterChanges as PwChanges } from '../../src/domain/codes/parameters.ts';
 import { pwXmlPath } from '../../src/domain/codes/qe/files.ts';
 import { parsePwInputNamelists } from '../../src/domain/codes/qe/inputs.ts';
+import { safePathPart } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import type { Mat3, Structure } from '../../src/domain/structure/structure.ts';
 import { cardRows, reproduction } from '../support/pw-fixtures.ts';
@@ -96,7 +97,7 @@ describeShared('replayed failures repaired by the handlers (stand-in, then real 
   /** One calculation whose first attempt is the replay; the rest is real pw.x. */
   async function replayed(tag: string, replay: Replay, input: Partial<CalculationInput>) {
     const workflowId = `replayed-${tag}-${Date.now()}`;
-    const tree = join(settings.workRoot, workflowId);
+    const tree = join(settings.workRoot, safePathPart(workflowId));
     mkdirSync(tree, { recursive: true });
     writeFileSync(join(tree, 'replay-stdout'), replay.stdout);
     if (replay.crash) writeFileSync(join(tree, 'replay-crash'), replay.crash);

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { createActivities } from '../../src/activities/index.ts';
 import { calculationResult, startCalculation } from '../../src/client.ts';
 import { startDevServer, type DevServer } from '../../src/devserver.ts';
+import { jobDirParts } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { killGroup, sleep } from '../../src/process.ts';
 import { freePort } from '../support/ports.ts';
@@ -67,7 +68,7 @@ describe('a dev-server restart in the middle of a workflow', () => {
     );
 
     // Wait until pw.x is running, then kill the server hard (SIGKILL: no clean shutdown).
-    const jobDir = join(settings.workRoot, handle.workflowId, 'pw', '1');
+    const jobDir = join(settings.workRoot, ...jobDirParts(handle.workflowId, 'pw', 1));
     const pidFile = join(jobDir, '.crystalmath', 'pid');
     for (let i = 0; i < 600 && !existsSync(pidFile); i++) await sleep(50);
     expect(existsSync(pidFile)).toBe(true);
@@ -85,7 +86,7 @@ describe('a dev-server restart in the middle of a workflow', () => {
     expect(pwOutputs(result).totalEnergyRy).toBe(printed.at(-1));
     // Exactly one run: one program banner in the output, one attempt directory.
     expect(pwOut.match(/Program PWSCF/g)).toHaveLength(1);
-    expect(readdirSync(join(settings.workRoot, handle.workflowId, 'pw'))).toEqual(['1']);
+    expect(readdirSync(join(settings.workRoot, ...jobDirParts(handle.workflowId, 'pw', 1).slice(0, 2)))).toEqual(['1']);
 
     // History intact: it still starts with the original start event and holds every step.
     const history = await handle.fetchHistory();

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { calculationResult, startCalculation } from '../../src/client.ts';
+import { jobDirParts } from '../../src/domain/jobs.ts';
 import { builtinStructure } from '../../src/domain/structure/index.ts';
 import { alive, sleep } from '../../src/process.ts';
 import { connectTestEnv, testSettings } from '../support/temporal.ts';
@@ -43,7 +44,7 @@ describe('a worker killed while its job runs', () => {
       },
       { taskQueue: settings.taskQueue },
     );
-    const jobDir = join(settings.workRoot, handle.workflowId, 'pw', '1');
+    const jobDir = join(settings.workRoot, ...jobDirParts(handle.workflowId, 'pw', 1));
     const pidFile = join(jobDir, '.crystalmath', 'pid');
     for (let i = 0; i < 1200 && !existsSync(pidFile); i++) await sleep(50);
     const jobPid = Number(readFileSync(pidFile, 'utf8'));
@@ -66,7 +67,7 @@ describe('a worker killed while its job runs', () => {
     expect(result.ok).toBe(true);
     const pwOut = readFileSync(join(jobDir, 'pw.out'), 'utf8');
     expect(pwOut.match(/Program PWSCF/g)).toHaveLength(1);
-    expect(readdirSync(join(settings.workRoot, handle.workflowId, 'pw'))).toEqual(['1']);
+    expect(readdirSync(join(settings.workRoot, ...jobDirParts(handle.workflowId, 'pw', 1).slice(0, 2)))).toEqual(['1']);
     expect(result.attempts).toHaveLength(1);
     // waitForJob ran more than once (the first attempt died with its worker), on the same job.
     const history = await handle.fetchHistory();

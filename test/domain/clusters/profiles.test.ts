@@ -150,6 +150,50 @@ describe('loadClusterProfile', () => {
     expect(err.issues[0]!.message).toMatch(/code ids/);
   });
 
+  it('refuses newlines and control characters in what goes into the job script, naming the field', () => {
+    const base = { name: 'x', scheduler: 'slurm', workDir: '/w', partitions: [{ name: 'p', nodes: 1, coresPerNode: 1 }] };
+    const err = (() => {
+      try {
+        parseClusterProfile(
+          {
+            ...base,
+            workDir: '/w\n#SBATCH --uid=0',
+            partitions: [{ name: 'p', nodes: 1, coresPerNode: 1, gpuType: 'a100\r' }],
+            account: 'proj\nrm -rf ~',
+            qos: 'normal\t',
+            modules: ['gcc/12\ntouch /tmp/pwned'],
+            environment: { A: 'ok', B: 'x\ny' },
+            mpi: { launcher: 'srun\n', args: ['-n\u0000'] },
+            executables: { 'qe-pw': { executable: 'pw.x\nid', modules: ['qe/7\n'], environment: { C: '\u001b[31m' } } },
+          },
+          'inline',
+        );
+      } catch (e) {
+        return e as ClusterProfileError;
+      }
+      throw new Error('expected the profile to be refused');
+    })();
+    expect(err.issues.map((i) => i.path).sort()).toEqual(
+      [
+        'workDir',
+        'partitions[0].gpuType',
+        'account',
+        'qos',
+        'modules[0]',
+        'environment.B',
+        'mpi.launcher',
+        'mpi.args[0]',
+        'executables["qe-pw"].executable',
+        'executables["qe-pw"].modules[0]',
+        'executables["qe-pw"].environment.C',
+      ].sort(),
+    );
+    for (const i of err.issues) expect(i.message, i.path).toMatch(/must be one line, without newlines or other control characters/);
+    // Shell text on purpose (several lines) stays allowed, and so do ordinary values.
+    const ok = parseClusterProfile({ ...base, prepend: 'source /a\nsource /b', environment: { A: "it's $(here)", N: 4 }, modules: ['qe/7.2'] }, 'inline');
+    expect(ok.prepend).toBe('source /a\nsource /b');
+  });
+
   it('reports YAML syntax errors and a name that disagrees with the file name', () => {
     expect(loadError('scheduler: [slurm\n').message).toMatch(/not valid YAML/);
     const err = loadError(`name: other\n${VALID}`);
