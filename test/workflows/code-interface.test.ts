@@ -67,7 +67,7 @@ describe('a code added through the registry alone (toy code outside src/)', () =
     expect(result.attempts[1]!.restartFrom).toBe('full');
     expect(outputs.continuedFromState).toBe(true);
     expect(outputs.totalEnergyEv).toBeCloseTo(-1, 5);
-    expect(result.attempts[1]!.workDir).toMatch(/\/toy\/2$/);
+    expect(result.attempts[1]!.workDir).toMatch(/\/toy-[0-9a-f]{8}\/2$/);
     expect(result.artifacts.map((a) => a.key.split('/').pop())).toEqual(expect.arrayContaining(['toy.in', 'toy.out']));
   });
 });
