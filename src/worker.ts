@@ -13,6 +13,7 @@
  * that cluster's queue, without SSH, and without any workflow change.
  */
 import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker, type WorkerDeploymentOptions, type WorkerOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { createActivities } from './activities/index.ts';
@@ -20,7 +21,7 @@ import { profileDirsFor } from './activities/scheduler/profiles.ts';
 import { closeAllTransports } from './activities/transport/index.ts';
 import { EXAMPLE_CLUSTERS_DIR, listClusterProfiles } from './clusters/loader.ts';
 import { CLUSTER_NAME_RE } from './domain/cluster-profile.ts';
-import { clusterTaskQueue, LOCAL_CLUSTER } from './domain/jobs.ts';
+import { clusterTaskQueue, hostIdOf, hostTaskQueue, LOCAL_CLUSTER } from './domain/jobs.ts';
 import { loadSettings, temporalConnectionOf, type Settings } from './settings.ts';
 import { activityLogInterceptor, installRuntime, loadObservabilitySettings } from './observability.ts';
 import { connectNativeConnection, describeTemporalConnection, TemporalSettingsError } from './temporal-connection.ts';
@@ -136,12 +137,17 @@ export async function createWorker(opts: CreateWorkerOptions = {}): Promise<{ wo
   const dirs = opts.clusterDirs ?? profileDirsFor(settings.dataDir);
   const clusters = workerClusters(dirs, opts.clusters);
   const connection = opts.connection ?? (await connectNativeConnection(temporalConnectionOf(settings)));
-  const activities = createActivities(settings, { clusterDirs: dirs });
+  const serveLocal = clusters.includes(LOCAL_CLUSTER);
+  const hostQueue = serveLocal ? hostTaskQueue(settings.taskQueue, hostIdOf(process.env.CRYSTALMATH_HOST_ID || hostname())) : undefined;
+  const activities = createActivities(settings, { clusterDirs: dirs, ...(hostQueue ? { hostTaskQueue: hostQueue } : {}) });
   const workerDeploymentOptions = deploymentOptions(opts.deployment === undefined ? loadWorkerDeployment() : opts.deployment);
   const workers: { cluster: string; taskQueue: string; worker: Worker }[] = [];
-  for (const cluster of clusters) {
-    const taskQueue = clusterTaskQueue(settings.taskQueue, cluster);
-    const withWorkflows = cluster === LOCAL_CLUSTER;
+  // The local cluster's queue (workflows too), this host's queue for local jobs, then one queue per cluster.
+  const queues = clusters.flatMap((cluster) => {
+    const q = { cluster, taskQueue: clusterTaskQueue(settings.taskQueue, cluster), withWorkflows: cluster === LOCAL_CLUSTER };
+    return cluster === LOCAL_CLUSTER && hostQueue ? [q, { cluster, taskQueue: hostQueue, withWorkflows: false }] : [q];
+  });
+  for (const { cluster, taskQueue, withWorkflows } of queues) {
     const worker = await Worker.create({
       connection,
       namespace: settings.namespace,

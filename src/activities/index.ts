@@ -12,6 +12,8 @@ export interface ActivityOptions {
    * else `<settings.dataDir>/clusters`, then the repository's examples (see src/clusters/loader.ts).
    */
   clusterDirs?: readonly string[];
+  /** The task queue of this worker's host (`hostTaskQueue`), when the worker serves one (src/worker.ts does). */
+  hostTaskQueue?: string;
 }
 
 export function createActivities(
@@ -22,7 +24,7 @@ export function createActivities(
   const profiles: ProfileSource = { dirs: opts.clusterDirs ?? profileDirsFor(settings.dataDir), localWorkDir: settings.workRoot };
   return {
     ...calculationActivities({ workRoot: settings.workRoot, pseudoRoot: settings.pseudoRoot, store, profiles }),
-    ...jobActivities({ profiles }),
+    ...jobActivities({ profiles, ...(opts.hostTaskQueue ? { hostTaskQueue: opts.hostTaskQueue } : {}) }),
     ...analysisActivities({ store, workRoot: settings.workRoot, profiles }),
   };
 }

@@ -41,8 +41,16 @@ function localJobEnvironment(spec: JobSpec, profiles: ProfileSource): Record<str
   return { ...profile.environment, ...profile.executables[spec.executableId]?.environment };
 }
 
-export function jobActivities(deps: { profiles: ProfileSource }) {
+export function jobActivities(deps: { profiles: ProfileSource; hostTaskQueue?: string }) {
   return {
+    /**
+     * The task queue of this worker's host, where a workflow sends everything about its local jobs; null when the
+     * worker serves none (one built by hand on a single host: the workflow's own queue is then that host's).
+     */
+    async localHostTaskQueue(): Promise<string | null> {
+      return deps.hostTaskQueue ?? null;
+    },
+
     /**
      * Starts the job, or adopts the one an earlier attempt started. `executor` is kept for calls scheduled by
      * earlier workflow code (`startJob(spec, 'local')`); the spec's own `executor` wins.

@@ -13,7 +13,15 @@ export const LOCAL_CLUSTER = 'local';
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 export const ExecutorSpecSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('local') }),
+  z.object({
+    kind: z.literal('local'),
+    /**
+     * Task queue of the host that runs this calculation's local jobs (`<queue>@<host>`, see `hostTaskQueue`);
+     * set by the workflow when it starts (`pinLocalExecutor`), so a job's start, wait, cancel and parse all
+     * reach the machine whose processes and files they are.
+     */
+    taskQueue: z.string().min(1).max(200).optional(),
+  }),
   z.object({
     kind: z.literal('slurm'),
     /** The cluster profile's name (`<name>.yaml` in the worker's clusters directory). */
@@ -157,6 +165,21 @@ export function clusterTaskQueue(base: string, cluster: string): string {
 
 /** The task queue for an executor's activities, given the workflow's task queue. */
 export function executorTaskQueue(base: string, executor: ExecutorSpec): string {
-  if (executor.kind === 'slurm' && executor.taskQueue) return executor.taskQueue;
+  if (executor.taskQueue) return executor.taskQueue;
   return clusterTaskQueue(base, clusterOf(executor));
+}
+
+/**
+ * The task queue only the workers of one host serve (Temporal's worker-specific task queue pattern): a local job
+ * is a process group and files on one machine, so everything about it goes there. `@` cannot occur in a
+ * cluster name, so this never meets a cluster's queue.
+ */
+export function hostTaskQueue(base: string, hostId: string): string {
+  return `${base}@${hostId}`;
+}
+
+/** A host id from a host name: letters, digits, `.`, `_`, `-` (others become `_`), at most 63 characters. */
+export function hostIdOf(name: string): string {
+  const id = name.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 63);
+  return id || 'host';
 }

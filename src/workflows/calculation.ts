@@ -10,6 +10,7 @@
  * cluster's login node can serve them without any change here). The same code runs both.
  */
 import {
+  type ActivityOptions,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
@@ -39,23 +40,24 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
+import { onExecutorQueue, pinLocalExecutor } from './local-host.ts';
 import { PATCHES } from './patches.ts';
 
 /** Staging and parsing: short, retried on any infrastructure error. */
-const fileWork = proxyActivities<Activities>({
+const FILE_WORK: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+};
 
 /**
  * Starting a local job: heartbeats, so a worker killed mid-start is replaced within seconds (the start is
  * idempotent: the retry adopts the process the dead worker spawned).
  */
-const localStart = proxyActivities<Activities>({
+const LOCAL_START: ActivityOptions = {
   startToCloseTimeout: '5 minutes',
   heartbeatTimeout: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },
-});
+};
 
 export interface CalculationProgress {
   stage: 'validating' | 'preparing' | 'running' | 'parsing' | 'done' | 'failed' | 'cancelled';
@@ -77,6 +79,10 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
   }
   const input: ValidCalculationInput = parsed.data;
   const code = codeById(input.code);
+  input.executor = await pinLocalExecutor(input.executor);
+  // A local job's activities: on its host's queue when pinned, else the workflow's own (histories before 0.3.0).
+  const fileWork = proxyActivities<Activities>(onExecutorQueue(FILE_WORK, input.executor));
+  const localStart = proxyActivities<Activities>(onExecutorQueue(LOCAL_START, input.executor));
   const { workflowId, taskQueue } = workflowInfo();
   const formula = cellFormula(input.structure);
   const cluster = clusterOf(input.executor);
@@ -118,11 +124,16 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
     });
 
     // The job's watcher: heartbeats detect a dead worker in seconds; the walltime bounds the whole wait.
-    const jobWait = proxyActivities<Activities>({
-      startToCloseTimeout: `${resources.walltimeSeconds + 300} seconds`,
-      heartbeatTimeout: '10 seconds',
-      retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
-    });
+    const jobWait = proxyActivities<Activities>(
+      onExecutorQueue(
+        {
+          startToCloseTimeout: `${resources.walltimeSeconds + 300} seconds`,
+          heartbeatTimeout: '10 seconds',
+          retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+        },
+        input.executor,
+      ),
+    );
     let handle: JobHandle | undefined;
     let outcome: JobOutcome;
     if (!onCluster) {

@@ -4,22 +4,29 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
-import { executorTaskQueue } from '../domain/jobs.ts';
+import { executorTaskQueue, type ExecutorSpec } from '../domain/jobs.ts';
+import { onExecutorQueue } from './local-host.ts';
 import { executePwCalculation } from './pw-calculation.ts';
 import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
-export const analysisWork = proxyActivities<Activities>({
+const ANALYSIS_WORK: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 5 },
-});
+};
+const analysisWork = proxyActivities<Activities>(ANALYSIS_WORK);
+
+/** Analysis activities beside an executor's files and artifacts: a local executor's pinned host, else any worker. */
+export function analysisWorkNear(executor: ExecutorSpec) {
+  return proxyActivities<Activities>(onExecutorQueue(ANALYSIS_WORK, executor));
+}
 
 export interface BandsRun {
   calculation: PwCalculationResult;
@@ -47,7 +54,7 @@ export async function runBands(o: { childId: string; base: CalculationInput; scf
   const request = { workDir: result.remoteFolder.path, lines: path.lines, artifactPrefix: o.artifactPrefix };
   const analysis =
     executor.kind === 'local'
-      ? await analysisWork.analyzeBands(request)
+      ? await analysisWorkNear(executor).analyzeBands(request)
       : await clusterActivities(executorTaskQueue(workflowInfo().taskQueue, executor)).analyzeBands({ ...request, cluster: executor.cluster });
   return { calculation: result, path, analysis };
 }
@@ -83,11 +90,12 @@ export async function runDos(o: {
   const window = { emin: -20, emax: 20, deltaE: 0.02 };
   const executor = o.base.executor ?? { kind: 'local' };
   if (executor.kind === 'local') {
-    const dosRun = await analysisWork.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
+    const local = analysisWorkNear(executor);
+    const dosRun = await local.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
     const projRun = o.projected
-      ? await analysisWork.runPostprocess({ kind: 'projwfc', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: `${o.step}-projwfc`, ...window })
+      ? await local.runPostprocess({ kind: 'projwfc', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: `${o.step}-projwfc`, ...window })
       : undefined;
-    const analysis = await analysisWork.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: o.artifactPrefix });
+    const analysis = await local.analyzeDos({ dosWorkDir: dosRun.workDir, projwfcWorkDir: projRun?.workDir, artifactPrefix: o.artifactPrefix });
     return { calculation: result, analysis };
   }
   const queue = executorTaskQueue(workflowInfo().taskQueue, executor);

@@ -11,6 +11,8 @@ export const PATCHES = {
   resubmitLostJobs: 'calculation-resubmit-lost-jobs',
   /** 0.3.0: the generic adaptive rules no longer read memory errors from warnings nor loosen conv_thr for ionic failures. */
   reviewedGenericRules: 'calculation-reviewed-generic-rules',
+  /** 0.3.0: a local job's activities go to the task queue of the host that runs it (src/workflows/local-host.ts). */
+  localJobsOnTheirHost: 'local-jobs-on-their-host',
   /** 0.3.0: a cancelled plan ends cancelled (after its steps' children and jobs are), not failed. */
   planCancelled: 'plan-cancelled-not-failed',
 } as const;

@@ -30,6 +30,8 @@ import { executePwCalculation } from './pw-calculation.ts';
 import { runBands, runDos } from './electronic.ts';
 import { PATCHES } from './patches.ts';
 import { relax } from './relax.ts';
+import { pinLocalExecutor } from './local-host.ts';
+import { LOCAL_CLUSTER } from '../domain/jobs.ts';
 
 export type StepStatus = 'pending' | 'running' | 'completed' | 'failed' | 'skipped' | 'cancelled';
 
@@ -109,11 +111,13 @@ export async function plan(raw: WorkflowPlanInput): Promise<PlanResult> {
   /** The cancellation a step ended with: the plan ends cancelled once every running step has stopped. */
   let cancelled: unknown;
 
+  // Local steps run on one host: their charge densities and files are there.
+  const localExecutor = p.cluster === LOCAL_CLUSTER ? await pinLocalExecutor({ kind: 'local' as const }) : undefined;
   const runStep = async (name: string): Promise<void> => {
     const step = p.steps.find((s) => s.name === name)!;
     update(name, 'running', `${name}: running ${step.type} (${step.code})`);
     try {
-      const input = calculationInputForStep(p, step, progress.results);
+      const input = { ...calculationInputForStep(p, step, progress.results), ...(localExecutor ? { executor: localExecutor } : {}) };
       let result: PwCalculationResult;
       if (step.type === 'relax') {
         // A relax step is the full PwRelaxWorkChain loop, not a single vc-relax.

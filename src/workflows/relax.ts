@@ -14,6 +14,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { kMeshFromDistance } from '../domain/structure/kpoints.ts';
 import type { Mat3 } from '../domain/structure/structure.ts';
 import { executePwCalculation } from './pw-calculation.ts';
+import { pinLocalExecutor } from './local-host.ts';
 
 /** The relax loop's fields (standard.ts extends them); `RelaxInputSchema` adds the code's checks. */
 export const RelaxFieldsSchema = CalculationFieldsSchema.omit({ calculation: true, kpoints: true, parent: true, analysis: true })
@@ -49,6 +50,7 @@ export async function relax(raw: RelaxInput): Promise<RelaxResult> {
   const parsed = RelaxInputSchema.safeParse(raw);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid relax input: ${describeZodError(parsed.error)}`, 'InvalidRelaxInput');
   const input = parsed.data;
+  input.executor = await pinLocalExecutor(input.executor);
   const { workflowId } = workflowInfo();
   upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.analysis, value: 'relax' }]);
   const { maxIterations, initialRelax, ...common } = input;

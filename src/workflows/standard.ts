@@ -15,8 +15,9 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
 import type { Mat3 } from '../domain/structure/structure.ts';
 import { executePwCalculation } from './pw-calculation.ts';
-import { analysisWork, runBands, runDos } from './electronic.ts';
+import { analysisWorkNear, runBands, runDos } from './electronic.ts';
 import { relax, RelaxFieldsSchema, type RelaxResult } from './relax.ts';
+import { pinLocalExecutor } from './local-host.ts';
 
 const kMesh = z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]);
 
@@ -72,6 +73,7 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   const parsed = StandardInputSchema.safeParse(raw);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid standard-analysis input: ${describeZodError(parsed.error)}`, 'InvalidInput');
   const input = parsed.data;
+  input.executor = await pinLocalExecutor(input.executor);
   const { includeRelax, includeBands, includeDos, kpointsPerSegment, dosMesh, projected, maxIterations, initialRelax, ...common } = input;
   const { workflowId } = workflowInfo();
   const formula = cellFormula(input.structure);
@@ -128,7 +130,7 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   let figure: AnalysisResults['figure'];
   if (bands) {
     const gapText = bands.gap.gapEv !== undefined ? `: ${bands.gap.direct ? 'direct' : 'indirect'} gap ${bands.gap.gapEv.toFixed(2)} eV` : '';
-    figure = await analysisWork.renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
+    figure = await analysisWorkNear(input.executor).renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
   }
 
   const gapFromBands = bands?.gap.kind === 'insulator' ? bands.gap.gapEv : undefined;

@@ -14,10 +14,15 @@ export interface WorkerProcess {
 }
 
 /** A `crystalmath worker` process group on `settings` (data dir, task queue, server), logging to `<dataDir>/worker-<tag>.log`. */
-export function startWorkerProcess(settings: Settings, tag: string, opts: { env?: Record<string, string>; args?: string[] } = {}): WorkerProcess {
+export function startWorkerProcess(
+  settings: Settings,
+  tag: string,
+  opts: { env?: Record<string, string>; args?: string[]; /** a command the worker runs under, e.g. `unshare ...` */ wrap?: string[] } = {},
+): WorkerProcess {
   const logFile = join(settings.dataDir, `worker-${tag}.log`);
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'crystalmath.js'), 'worker', ...(opts.args ?? [])], {
+  const argv = [...(opts.wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'crystalmath.js'), 'worker', ...(opts.args ?? [])];
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: REPO_ROOT,
     detached: true,
     stdio: ['ignore', fd, fd],
