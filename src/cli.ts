@@ -397,8 +397,13 @@ async function ensureServer(settings: Settings, verbose: boolean): Promise<strin
  */
 async function embeddedWorker(settings: Settings, enabled: boolean): Promise<() => Promise<void>> {
   if (!enabled) return async () => undefined;
-  // The embedded worker only speaks up for warnings: the command's own output is the result.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The embedded worker only speaks up for warnings: the command's own output is the result. (Its activity-only
+  // queues, e.g. this host's, are expected to have no workflows: that warning is not one.)
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (!entry.message.startsWith('No workflows registered')) process.stderr.write(`[${entry.level}] ${entry.message}\n`);
+    }),
+  });
   const { worker, connection } = await createWorker({ settings });
   const running = worker.run();
   return async () => {
