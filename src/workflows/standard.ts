@@ -50,6 +50,9 @@ export interface AnalysisResults {
   latticeBefore: LatticeSummary;
   latticeAfter: LatticeSummary;
   totalEnergyEv?: number;
+  /** The scf's, when spin-polarised: μB per cell. */
+  totalMagnetizationBohrMag?: number;
+  absoluteMagnetizationBohrMag?: number;
   /** From the band structure when computed, otherwise from the scf's levels. */
   bandGapEv?: number;
   bandGapCharacter?: 'direct' | 'indirect' | 'metal';
@@ -141,6 +144,8 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     latticeBefore: summarize(input.structure.lattice),
     latticeAfter: summarize(structure.lattice),
     totalEnergyEv: scf.outputs.totalEnergyEv,
+    totalMagnetizationBohrMag: scf.outputs.totalMagnetizationBohrMag,
+    absoluteMagnetizationBohrMag: scf.outputs.absoluteMagnetizationBohrMag,
     bandGapEv: gapFromBands ?? (bands?.gap.kind === 'metal' ? 0 : scf.outputs.bandGapEv),
     bandGapCharacter: character,
     bandGapSource: bands ? `band structure along ${path!.variant} path (${bands.nKpoints} k-points)` : 'scf k-mesh HOMO/LUMO',

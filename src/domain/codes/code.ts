@@ -43,6 +43,9 @@ export interface CodeResult {
   /** The gap on the run's own k-points (a mesh can miss the band edges). */
   bandGapEv?: number;
   pressureKbar?: number;
+  /** Spin-polarised runs: the cell's total and absolute magnetisation, Bohr magnetons (μB). */
+  totalMagnetizationBohrMag?: number;
+  absoluteMagnetizationBohrMag?: number;
   wallTimeSeconds?: number;
   cpuTimeSeconds?: number;
 }

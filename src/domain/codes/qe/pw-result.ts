@@ -59,8 +59,6 @@ export interface PwResult extends CodeResult {
   /** Smearing kind ('gaussian', 'mp', 'mv', 'fd') and width (Ry) when smearing is used. */
   smearing?: string;
   smearingWidthRy?: number;
-  totalMagnetizationBohrMag?: number;
-  absoluteMagnetizationBohrMag?: number;
   /** Iterations of the last SCF. */
   scfIterations?: number;
   /** Iterations of all SCF cycles of the run. */
