@@ -4,15 +4,17 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { ApplicationFailure, executeChild, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, executeChild, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import { dosWindow } from '../domain/codes/qe/postprocess.ts';
 import { executorTaskQueue } from '../domain/jobs.ts';
 import { executePwCalculation } from './pw-calculation.ts';
 import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
+import { PATCHES } from './patches.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
 export const analysisWork = proxyActivities<Activities>({
@@ -80,7 +82,7 @@ export async function runDos(o: {
     workflowId: o.childId,
     args: [{ ...o.base, calculation: 'nscf', kpoints: { mesh }, parent: chargeDensityOf(o.scf), parameters }],
   });
-  const window = { emin: -20, emax: 20, deltaE: 0.02 };
+  const window = patched(PATCHES.dosWindowAtReference) ? dosWindow(o.scf.outputs) : { emin: -20, emax: 20, deltaE: 0.02 };
   const executor = o.base.executor ?? { kind: 'local' };
   if (executor.kind === 'local') {
     const dosRun = await analysisWork.runPostprocess({ kind: 'dos', parentWorkDir: result.remoteFolder.path, workflowId: o.workflowId, step: o.step, ...window });
