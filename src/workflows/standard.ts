@@ -8,7 +8,7 @@ import { ApplicationFailure, executeChild, upsertSearchAttributes, workflowInfo 
 import { z } from 'zod';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { ArtifactRef } from '../domain/artifacts.ts';
-import { gapCharacter } from '../domain/analysis/bandgap.ts';
+import { gapCharacter, reportedBandGap } from '../domain/analysis/bandgap.ts';
 import { checkedByCode, describeZodError } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
@@ -56,6 +56,7 @@ export interface AnalysisResults {
   /** From the band structure when computed, otherwise from the scf's levels. */
   bandGapEv?: number;
   bandGapCharacter?: 'direct' | 'indirect' | 'metal';
+  /** Where bandGapEv came from: the band structure, the scf's k-mesh, or none. */
   bandGapSource: string;
   vbm?: BandsAnalysis['gap']['vbm'];
   cbm?: BandsAnalysis['gap']['cbm'];
@@ -134,9 +135,10 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     figure = await analysisWork.renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
   }
 
-  const gapFromBands = bands?.gap.kind === 'insulator' ? bands.gap.gapEv : undefined;
+  // (result values only: what a replay computes is unchanged, so no patch)
+  const gap = reportedBandGap(bands && { gap: bands.gap, description: `${path!.variant} path (${bands.nKpoints} k-points)` }, scf.outputs);
   const character = bands ? gapCharacter(bands.gap) : undefined;
-  if (!bands && scf.outputs.bandGapEv !== undefined) notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
+  if (gap.from === 'scf') notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
   return {
     workflowId,
     formula,
@@ -146,9 +148,9 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     totalEnergyEv: scf.outputs.totalEnergyEv,
     totalMagnetizationBohrMag: scf.outputs.totalMagnetizationBohrMag,
     absoluteMagnetizationBohrMag: scf.outputs.absoluteMagnetizationBohrMag,
-    bandGapEv: gapFromBands ?? (bands?.gap.kind === 'metal' ? 0 : scf.outputs.bandGapEv),
+    bandGapEv: gap.gapEv,
     bandGapCharacter: character,
-    bandGapSource: bands ? `band structure along ${path!.variant} path (${bands.nKpoints} k-points)` : 'scf k-mesh HOMO/LUMO',
+    bandGapSource: gap.source,
     vbm: bands?.gap.vbm,
     cbm: bands?.gap.cbm,
     fermiEnergyEv: bands?.gap.fermiEnergyEv ?? scf.outputs.fermiEnergyEv ?? dos?.fermiEnergyEv,
