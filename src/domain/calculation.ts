@@ -122,6 +122,15 @@ export interface CalculationResult<R extends CodeResult = CodeResult> {
   remoteFolder: RemoteFolder;
 }
 
+/**
+ * Core-seconds a calculation used: the job wall time of every attempt (those repaired and restarted too) times the
+ * MPI ranks it was given (an attempt the memory rule ran on fewer ranks counts at the full number). A job that
+ * reported no wall time counts 0.
+ */
+export function coreSeconds(result: Pick<CalculationResult, 'attempts'>, mpiRanks: number): number {
+  return result.attempts.reduce((sum, a) => sum + (a.job.wallSeconds ?? 0), 0) * mpiRanks;
+}
+
 /** zod's issues as one line per field: `structure.sites.0.species: must be an element symbol`. */
 export function describeZodError(error: z.ZodError, prefix = ''): string {
   return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(input)'}: ${i.message}`).join('; ');

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { ArtifactRef } from '../domain/artifacts.ts';
 import { gapCharacter, reportedBandGap } from '../domain/analysis/bandgap.ts';
-import { checkedByCode, describeZodError } from '../domain/calculation.ts';
+import { checkedByCode, coreSeconds, describeZodError } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
@@ -64,6 +64,7 @@ export interface AnalysisResults {
   /** Where energies in the figure are measured from. */
   energyReference?: { kind: 'vbm' | 'fermi'; energyEv: number };
   effectiveMasses?: BandsAnalysis['gap']['effectiveMasses'];
+  /** Core-hours of the pw.x calculations: every attempt's wall time × MPI ranks, the relaxation's iterations included (not dos.x / projwfc.x). */
   cpuHours: number;
   steps: { name: string; workflowId?: string; attempts: number; exitCode: number; handlers: string[] }[];
   bands?: BandsAnalysis;
@@ -88,17 +89,19 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   const record = (name: string, childId: string, r: PwCalculationResult) =>
     steps.push({ name, workflowId: childId, attempts: r.attempts.length, exitCode: r.exitCode, handlers: r.attempts.flatMap((a) => (a.decision.handler ? [a.decision.handler] : [])) });
   const notes: string[] = [];
+  // Every attempt of every calculation, not the last attempt's own CPU time. (Result values only: what a replay
+  // computes is unchanged, so no patch.)
   let cpuSeconds = 0;
-  const account = (r: PwCalculationResult) => {
-    cpuSeconds += (r.outputs.cpuTimeSeconds ?? r.outputs.wallTimeSeconds ?? 0) * common.resources.mpiRanks;
-  };
+  const account = (r: PwCalculationResult) => (cpuSeconds += coreSeconds(r, common.resources.mpiRanks));
 
   let structure = input.structure;
   if (includeRelax) {
     const id = `${workflowId}-relax`;
     const r: RelaxResult = await executeChild(relax, { workflowId: id, args: [{ ...common, structure, maxIterations, initialRelax }] });
     record('relax', id, r);
-    account(r);
+    // all the loop's calculations (a relax result of a release before 0.3.0 has only its last one)
+    if (r.relax.coreSeconds !== undefined) cpuSeconds += r.relax.coreSeconds;
+    else account(r);
     structure = r.finalStructure;
   }
 
