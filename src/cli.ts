@@ -19,6 +19,7 @@ import { InputError } from './api/errors.ts';
 import { resolveStructure } from './api/structures.ts';
 import { gapCharacter } from './domain/analysis/bandgap.ts';
 import { PROTOCOL_NAMES } from './domain/calculation.ts';
+import { MAGNETISM_MODES } from './domain/electronic-defaults.ts';
 import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
 import { pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
@@ -49,6 +50,7 @@ const AnalysisFlagsSchema = z.object({
   analysis: z.enum(['standard', ...Object.keys(ANALYSES)] as [string, ...string[]]),
   protocol: z.enum(PROTOCOL_NAMES),
   pseudoFamily: z.string().min(1),
+  magnetism: z.enum(MAGNETISM_MODES),
   cluster: z.string().min(1),
   partition: z.string().min(1).optional(),
   walltime: z.coerce.number().int().positive(),
@@ -67,6 +69,7 @@ function analysisOptions(cmd: Command): Command {
     .option('-a, --analysis <name>', `analysis: standard (relax, scf, bands, DOS, figure), ${Object.keys(ANALYSES).join(', ')}`, 'scf')
     .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
     .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
+    .option('--magnetism <mode>', `spin polarisation: ${MAGNETISM_MODES.join(', ')} (auto: collinear for metals with open d / f shells)`, 'auto')
     .option('-c, --cluster <name>', 'cluster profile', 'local')
     .option('--partition <name>', 'partition of the cluster')
     .option('--walltime <seconds>', 'walltime limit of each calculation', '3600')
@@ -116,7 +119,7 @@ analysisOptions(program.command('submit').description('start an analysis and pri
   await requireServer();
   const id =
     f.analysis === 'standard'
-      ? await new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
+      ? await new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
       : await (await buildFromFlags(f)).submit();
   console.log(f.json ? JSON.stringify({ workflowId: id }) : id);
 });
@@ -324,7 +327,7 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
 async function runStandard(f: AnalysisFlags): Promise<void> {
   const settings = loadSettings();
   const outputDir = join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-standard`);
-  const runner = new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: settings.taskQueue });
+  const runner = new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: settings.taskQueue });
   const structure = resolveStructure(f.structure);
   await ensureServer(settings, !f.json);
   const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
@@ -339,6 +342,7 @@ async function runStandard(f: AnalysisFlags): Promise<void> {
     console.log(`structure:     ${r.formula}${r.spaceGroup ? `  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}` : ''}`);
     console.log(`lattice a:     ${r.latticeBefore.a.toFixed(4)} Å → ${r.latticeAfter.a.toFixed(4)} Å (primitive cell)`);
     console.log(`total energy:  ${r.totalEnergyEv?.toFixed(6)} eV`);
+    if (r.totalMagnetizationBohrMag !== undefined) console.log(`magnetization: ${magnetization(r)}`);
     console.log(`band gap:      ${r.bandGapEv?.toFixed(4) ?? 'n/a'} eV ${r.bandGapCharacter ?? ''} (VBM ${r.vbm?.where ?? '?'}, CBM ${r.cbm?.where ?? '?'}; ${r.bandGapSource})`);
     console.log(`CPU hours:     ${r.cpuHours.toFixed(4)}`);
     console.log(`files:         ${outputDir} (results.json, results.csv, results.tex, bands+DOS figure)`);
@@ -352,6 +356,7 @@ async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {
   return ANALYSES[f.analysis]!(builder)
     .withProtocol(f.protocol)
     .withPseudoFamily(f.pseudoFamily)
+    .withMagnetism(f.magnetism)
     .withRecovery(f.recovery, { maxAttempts: f.maxAttempts })
     .onCluster(f.cluster, { partition: f.partition, resources: { walltimeHours: f.walltime / 3600 } })
     .named(f.analysis)
@@ -457,6 +462,7 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
     if (o.totalEnergyRy !== undefined) console.log(`  total energy:   ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`);
     if (o.fermiEnergyEv !== undefined) console.log(`  Fermi energy:   ${fmt(o.fermiEnergyEv, 4, 'eV')}`);
     else console.log(`  HOMO / LUMO:    ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`);
+    if (o.totalMagnetizationBohrMag !== undefined) console.log(`  magnetization:  ${magnetization(o)}`);
     console.log(`  band gap:       ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the band edges)`}`);
     if (o.pressureKbar !== undefined) console.log(`  pressure:       ${fmt(o.pressureKbar, 2, 'kbar')}`);
     const a = result.analyses?.[step.name];
@@ -469,6 +475,12 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
     console.log(`  k, cutoff:      ${kpoints}, ecutwfc ${r.inputSummary.ecutwfc} Ry`);
     console.log(`  files:          ${r.remoteFolder.path}`);
   }
+}
+
+/** A spin-polarised run's moment, per cell as pw.x prints it. */
+function magnetization(m: { totalMagnetizationBohrMag?: number; absoluteMagnetizationBohrMag?: number }): string {
+  const abs = m.absoluteMagnetizationBohrMag;
+  return `${m.totalMagnetizationBohrMag?.toFixed(2)} μB/cell total${abs === undefined ? '' : `, ${abs.toFixed(2)} μB/cell absolute`}`;
 }
 
 class InfrastructureError extends Error {}

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Client } from '@temporalio/client';
 import type { CodeName } from '../domain/codes/catalog.ts';
 import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
+import type { Magnetism } from '../domain/electronic-defaults.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
@@ -27,6 +28,8 @@ import { Workflow, workflowIdFor } from './workflow.ts';
 export interface StandardAnalysisOptions {
   cluster?: string;
   protocol?: 'fast' | 'moderate' | 'precise';
+  /** Spin polarisation; default `auto`. */
+  magnetism?: Magnetism;
   includeRelax?: boolean;
   includeBands?: boolean;
   includeDos?: boolean;
@@ -68,6 +71,7 @@ export class StandardAnalysis {
         code: QE_PW_ID,
         structure: s,
         protocol: o.protocol ?? 'moderate',
+        ...(o.magnetism ? { magnetism: o.magnetism } : {}),
         recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },
         includeRelax: o.includeRelax ?? true,
         includeBands: o.includeBands ?? true,
