@@ -108,6 +108,10 @@ async function commonChecks(t: Transport, dir: string): Promise<void> {
     (e) => e instanceof TransportFileError && e.code === 'ENOENT' && e.nonRetryable === true && e.path === join(dir, 'missing'),
   );
   await expect(t.mkdirp(join(dir, 'note.txt'))).rejects.toSatisfy((e) => e instanceof TransportFileError && e.code === 'ENOTDIR');
+  // A full disk is transient (Temporal retries it): /dev/full answers every write with ENOSPC.
+  await expect(t.writeFile('/dev/full', 'x'.repeat(100_000))).rejects.toSatisfy(
+    (e) => e instanceof TransportFileError && e.retryable && e.nonRetryable === false && e.path === '/dev/full' && e.message.includes('/dev/full'),
+  );
   await t.mkdirp(join(dir, 'a', 'b', 'c'));
   expect(await t.exists(join(dir, 'a', 'b', 'c'))).toBe(true);
   for (const c of canaries()) expect(existsSync(c), c).toBe(false);

@@ -58,8 +58,21 @@ export class CommandTimeoutError extends TransportError {
 }
 
 /**
- * A file operation failed on the far side: `code` is `ENOENT`, `EACCES`, `EEXIST`, `ENOTDIR` or `EIO` (the
- * same for SFTP and the local file system), `path` the path it was about.
+ * File errors by what trying again can change. Permanent: the path is wrong for the operation (missing, not a
+ * directory, a directory, invalid or too long, a loop, a read-only mount, an operation the server lacks) or
+ * access is refused: a user must act. Everything else is transient: a full file system or quota (space is
+ * freed), a stale NFS handle or an I/O error (a file server failing over), a busy or exhausted resource, a
+ * reset connection. Unknown codes count as transient: the retry policy bounds them, and a permanent fault
+ * retried for a while costs less than a multi-day result lost to a blip.
+ */
+const PERMANENT_FILE_CODES = new Set(['ENOENT', 'EACCES', 'EPERM', 'EISDIR', 'ENOTDIR', 'EEXIST', 'EINVAL', 'ENAMETOOLONG', 'ELOOP', 'EROFS', 'ENOSYS']);
+
+export const isPermanentFileCode = (code: string): boolean => PERMANENT_FILE_CODES.has(code);
+
+/**
+ * A file operation failed on the far side (or on the worker's side of a copy): `code` is the errno name
+ * (`ENOENT`, `ENOSPC`, ...; over SFTP the nearest one the protocol tells, see ssh.ts), `path` the path it was
+ * about. Retryable unless the code is permanent (`isPermanentFileCode`).
  */
 export class TransportFileError extends TransportError {
   constructor(
@@ -68,7 +81,7 @@ export class TransportFileError extends TransportError {
     readonly path: string,
     cause?: Error,
   ) {
-    super(message, 'TransportFileError', false, cause);
+    super(message, 'TransportFileError', !isPermanentFileCode(code), cause);
   }
 }
 

@@ -9,13 +9,11 @@ import { CommandTimeoutError, TransportFileError, TransportUsageError } from './
 import type { Command, ExecOptions, ExecResult, Transport } from './types.ts';
 
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const FILE_CODES = new Set(['ENOENT', 'EACCES', 'EEXIST', 'ENOTDIR', 'EISDIR', 'EPERM']);
-
-/** Node fs errors → TransportFileError with the same code (anything else → EIO). */
+/** A Node fs error → TransportFileError with the same errno (retryable unless permanent, see errors.ts). */
 export function fileError(err: unknown, op: string, path: string): TransportFileError {
   const e = err as NodeJS.ErrnoException;
-  const code = e.code && FILE_CODES.has(e.code) ? (e.code === 'EPERM' ? 'EACCES' : e.code) : 'EIO';
-  return new TransportFileError(`${op} ${path}: ${e.code ?? ''} ${e.message ?? String(err)}`.replace(/\s+/g, ' '), code, path, e instanceof Error ? e : undefined);
+  const code = e.code ?? 'EIO';
+  return new TransportFileError(`${op} ${path}: ${code}: ${e.message ?? String(err)}`.replace(/\s+/g, ' '), code, path, e instanceof Error ? e : undefined);
 }
 
 export function signalNumber(name: string | undefined): number | undefined {

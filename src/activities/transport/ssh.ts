@@ -58,7 +58,25 @@ interface Connection {
 
 const RETRYABLE_SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED']);
 
-const SFTP_STATUS: Record<number, string> = { 2: 'ENOENT', 3: 'EACCES', 4: 'EIO' };
+/**
+ * SFTP v3 statuses as errno names. OpenSSH's sftp-server folds every errno into a few: ENOENT, ENOTDIR, ELOOP →
+ * 2; EPERM, EACCES → 3; EINVAL, ENAMETOOLONG → 5; ENOSYS → 8; and every other one (ENOSPC, EDQUOT, EIO, ESTALE,
+ * EBUSY, but also EEXIST, EISDIR) → 4 "Failure", which therefore counts as transient (EIO). 6 and 7 mean the
+ * connection: a ConnectionError.
+ */
+const SFTP_STATUS: Record<number, string> = { 1: 'EIO', 2: 'ENOENT', 3: 'EACCES', 4: 'EIO', 5: 'EINVAL', 8: 'ENOSYS' };
+const SFTP_FAILURE = 4;
+
+/** The file error an SFTP status means (`what`: the operation and path, for the message), or undefined for a connection status. */
+export function sftpFileError(status: number, message: string, what: string, path: string, cause?: Error): TransportFileError | undefined {
+  const code = SFTP_STATUS[status];
+  if (code === undefined) return undefined;
+  const detail =
+    status === SFTP_FAILURE
+      ? `SFTP status 4 (${message}; the server names no errno: a full disk or quota, an I/O error, a stale file handle ...)`
+      : `${code} (SFTP status ${status}: ${message})`;
+  return new TransportFileError(`${what}: ${detail}`, code, path, cause);
+}
 
 let nextConnectionId = 1;
 
@@ -468,8 +486,7 @@ export class SshTransport implements Transport {
 
   private sftpError(err: Error & { code?: number | string }, op: string, path: string): TransportError {
     if (typeof err.code === 'number') {
-      const code = SFTP_STATUS[err.code] ?? 'EIO';
-      return new TransportFileError(`${op} ${path} on ${this.cluster}: ${err.message}`, code, path, err);
+      return sftpFileError(err.code, err.message, `${op} ${path} on ${this.cluster}`, path, err) ?? new ConnectionError(`${op} ${path} on ${this.cluster}: SFTP status ${err.code} (${err.message})`, this.host, this.port, err);
     }
     if (typeof err.code === 'string') return fileError(err, op, path); // a local file (upload source, download target)
     return new ConnectionError(`${op} ${path} on ${this.cluster} failed: ${err.message}`, this.host, this.port, err);
