@@ -4,10 +4,7 @@
  * only summaries and references return to the workflow.
  */
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { Context } from '@temporalio/activity';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -29,6 +26,7 @@ import { jobDirParts, jobNameFor, LOCAL_CLUSTER, safePathPart, type JobSpec } fr
 
 /** dos.x / projwfc.x take seconds to minutes; a generous limit still fits the shortest queues. */
 const POSTPROCESS_WALLTIME_SECONDS = 3600;
+import { hasLocalJob, startLocalJob, watchLocalJob } from './executor/local.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
 import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
 import { remotePath } from './scheduler/staging.ts';
@@ -138,39 +136,33 @@ export function analysisActivities(deps: { store: ArtifactStore; workRoot: strin
 
     /**
      * Runs dos.x or projwfc.x on a finished nscf (its outdir is read in place, not copied) in a work directory
-     * of its own, on the worker's machine. These tools take seconds to minutes; the activity heartbeats while
-     * they run and stops them when cancelled. (On a SLURM cluster: `preparePostprocessJob`.)
+     * of its own, on the worker's machine, as a job of the local executor: its own process group, started at
+     * most once (a retry adopts the running or finished tool instead of starting a second one in the same
+     * directory), watched with heartbeats, stopped when the workflow cancels. (On a SLURM cluster:
+     * `preparePostprocessJob`.)
      */
     async runPostprocess(req: { kind: 'dos' | 'projwfc'; parentWorkDir: string; workflowId: string; step: string; emin?: number; emax?: number; deltaE?: number }): Promise<{ workDir: string }> {
       const workDir = join(deps.workRoot, ...jobDirParts(req.workflowId, req.step, 1));
-      if (existsSync(join(workDir, 'DONE'))) return { workDir }; // a retry after success
       await mkdir(workDir, { recursive: true });
       const input = postprocessInput(req.kind, req.parentWorkDir, { emin: req.emin, emax: req.emax, deltaE: req.deltaE });
-      const exe = input.program;
-      await writeFile(join(workDir, input.inputFile), input.text);
-      const ctx = Context.current();
-      const status = await new Promise<number | null>((resolve, reject) => {
-        const child = spawn(exe, ['-in', `${req.kind}.in`], { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, OMP_NUM_THREADS: process.env.OMP_NUM_THREADS ?? '1' } });
-        const out = createWriteStream(join(workDir, `${req.kind}.out`));
-        child.stdout.pipe(out);
-        child.stderr.pipe(createWriteStream(join(workDir, `${req.kind}.err`)));
-        const beat = setInterval(() => ctx.heartbeat(), 1000);
-        ctx.cancelled.catch(() => child.kill('SIGKILL'));
-        child.on('error', (e) => {
-          clearInterval(beat);
-          reject(ApplicationFailure.nonRetryable(`${exe} could not start: ${e.message}`, 'ExecutableMissing'));
-        });
-        child.on('close', (code) => {
-          clearInterval(beat);
-          resolve(code);
-        });
-      });
-      if (status !== 0) {
-        const text = await readFile(join(workDir, `${req.kind}.out`), 'utf8').catch(() => '');
+      if (!hasLocalJob(workDir)) await writeFile(join(workDir, input.inputFile), input.text);
+      const spec: JobSpec = {
+        jobName: jobNameFor(req.workflowId, req.step, 1),
+        step: req.step,
+        workDir,
+        command: [input.program, '-in', input.inputFile],
+        stdoutFile: input.stdoutFile,
+        stderrFile: input.stderrFile,
+        resources: { walltimeSeconds: POSTPROCESS_WALLTIME_SECONDS, mpiRanks: 1 },
+      };
+      const outcome = await watchLocalJob(await keepAlive(() => startLocalJob(spec)), 500);
+      if (outcome.state !== 'completed') {
+        const text = await readFile(join(workDir, input.stdoutFile), 'utf8').catch(() => '');
+        const stderr = (await readFile(join(workDir, input.stderrFile), 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' | ');
         const parsed = req.kind === 'dos' ? parseDosStdout(text) : parseProjwfcStdout(text);
-        throw ApplicationFailure.nonRetryable(`${exe} failed with exit status ${status}: ${parsed.errors.join('; ') || 'see ' + join(workDir, `${req.kind}.out`)}`, 'PostprocessFailed');
+        const why = parsed.errors.join('; ') || stderr || `see ${join(workDir, input.stdoutFile)}`;
+        throw ApplicationFailure.nonRetryable(`${input.program} ${outcome.state}${outcome.exitStatus !== undefined ? ` with exit status ${outcome.exitStatus}` : ''}: ${why}`, 'PostprocessFailed');
       }
-      await writeFile(join(workDir, 'DONE'), '');
       return { workDir };
     },
 

@@ -28,6 +28,7 @@ import type { Structure } from '../domain/structure/structure.ts';
 import { jobDirParts, jobNameFor, LOCAL_CLUSTER, outsideRootProblem, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import { BatchScriptError, renderBatchScript, SLURM_FILES } from '../domain/slurm.ts';
 import type { ArtifactStore } from './artifacts.ts';
+import { hasLocalJob } from './executor/local.ts';
 import { loadPseudoFamily, type LoadedFamily } from './pseudos.ts';
 import { activityProfile, executableFor, type ProfileSource } from './scheduler/profiles.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
@@ -147,7 +148,7 @@ export function calculationActivities(deps: CalculationDeps) {
     const written = writeInput(code, req, await loadPseudos(code, deps.pseudoRoot, input.pseudoFamily, (f) => f.dir));
     await mkdir(workDir, { recursive: true });
     // A retried prepare must not touch the files of a job that has already started.
-    if (!existsSync(join(workDir, '.crystalmath', 'started'))) {
+    if (!hasLocalJob(workDir)) {
       if (req.restart) await stageParentFiles(code, confinedParentDir(req.restart.fromWorkDir, deps.workRoot, "this worker's work directory"), workDir, req.restart.kind);
       for (const [name, text] of Object.entries(written.files)) await writeFile(join(workDir, name), text);
     }

@@ -8,11 +8,10 @@
  *   cluster's status cache and throws a retryable `JobStillRunning` while the job is unfinished: the
  *   workflow's retry policy is the poll loop (see src/workflows/cluster-jobs.ts for why).
  */
-import { Context, log } from '@temporalio/activity';
-import { ApplicationFailure, ApplicationFailureCategory, CancelledFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { LOCAL_CLUSTER, type JobHandle, type JobOutcome, type JobSpec } from '../domain/jobs.ts';
-import { cancelLocalJob, checkLocalJob, startLocalJob } from './executor/local.ts';
-import { sleep } from '../process.ts';
+import { cancelLocalJob, checkLocalJob, startLocalJob, watchLocalJob } from './executor/local.ts';
 import { activityProfile, type ProfileSource } from './scheduler/profiles.ts';
 import { cancelSlurmJob, checkSlurmJob, submitSlurmJob } from './scheduler/slurm.ts';
 import { keepAlive } from './scheduler/heartbeat.ts';
@@ -72,21 +71,7 @@ export function jobActivities(deps: { profiles: ProfileSource; hostTaskQueue?: s
      * and the retry (on any worker of this machine) adopts the same process. Cancellation stops the job.
      */
     async waitForJob(handle: JobHandle, opts: WaitOptions = {}): Promise<JobOutcome> {
-      const ctx = Context.current();
-      const pollMs = Math.max(50, (opts.pollSeconds ?? 0.5) * 1000);
-      for (;;) {
-        const outcome = await checkLocalJob(handle);
-        if (outcome) return ended(handle, outcome);
-        ctx.heartbeat({ jobId: handle.jobId });
-        try {
-          await Promise.race([sleep(pollMs), ctx.cancelled]);
-        } catch (e) {
-          if (e instanceof CancelledFailure) {
-            await cancelLocalJob(handle);
-          }
-          throw e;
-        }
-      }
+      return ended(handle, await watchLocalJob(handle, Math.max(50, (opts.pollSeconds ?? 0.5) * 1000)));
     },
 
     /**
