@@ -267,7 +267,8 @@ export function calculationActivities(deps: CalculationDeps) {
   return {
     async prepareCalculation(req: PrepareRequest): Promise<PreparedCalculation> {
       const executor = req.input.executor;
-      const prepared = executor.kind === 'local' ? await prepareLocal(req) : await keepAlive(() => prepareOnCluster(req, executor.cluster));
+      // Heartbeating: staging a parent's files may take long (the workflow then gives it a heartbeat timeout).
+      const prepared = await keepAlive(() => (executor.kind === 'local' ? prepareLocal(req) : prepareOnCluster(req, executor.cluster)));
       log.info(`prepared ${req.input.code} ${req.input.calculation} input, attempt ${req.attempt}`, { calculationAttempt: req.attempt, workDir: prepared.job.workDir, restart: req.restart?.kind ?? 'scratch' });
       return prepared;
     },

@@ -63,6 +63,9 @@ export function formatWalltime(seconds: number): string {
   return `${d}-${p(h)}:${p(m)}:${p(sec)}`;
 }
 
+/** `unreachableTimeout` when a profile sets none (and for jobs submitted before it existed). */
+export const DEFAULT_UNREACHABLE_TIMEOUT_HOURS = 72;
+
 const WalltimeSchema = z.union([z.number(), z.string()]).refine((v) => walltimeSeconds(v) !== undefined, {
   message: 'must be hours (a positive number) or a SLURM time "D-HH:MM:SS"',
 });
@@ -201,6 +204,12 @@ const ProfileObject = z.strictObject({
   qos: oneLine(z.string().min(1)).optional(),
   /** Seconds between scheduler polls (one squeue per cluster per interval). */
   pollIntervalSeconds: z.number().positive().max(86400).default(30),
+  /**
+   * How long the cluster may stay out of reach (squeue over its transport failing, or no worker serving its
+   * task queue) before the calculations waiting on it fail with ClusterUnreachable: hours or "D-HH:MM:SS".
+   * Long enough for maintenance; a decommissioned cluster's waits end.
+   */
+  unreachableTimeout: WalltimeSchema.default(DEFAULT_UNREACHABLE_TIMEOUT_HOURS),
   ssh: SshOptionsSchema.optional(),
 });
 
@@ -261,6 +270,11 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 export function findPartition(profile: ClusterProfile, name?: string): Partition | undefined {
   if (name !== undefined) return profile.partitions.find((p) => p.name === name);
   return profile.partitions.find((p) => p.default) ?? profile.partitions.find((p) => p.gpusPerNode === 0) ?? profile.partitions[0];
+}
+
+/** Seconds of the profile's `unreachableTimeout`. */
+export function unreachableTimeoutSeconds(p: Pick<ClusterProfile, 'unreachableTimeout'>): number {
+  return walltimeSeconds(p.unreachableTimeout) ?? DEFAULT_UNREACHABLE_TIMEOUT_HOURS * 3600;
 }
 
 /** Seconds of a partition's `maxWalltime`, undefined when it has none. */

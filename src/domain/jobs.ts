@@ -86,7 +86,17 @@ export interface JobHandle {
   cluster?: string;
   /** SLURM: the profile's poll interval, for the workflow's wait policy. */
   pollIntervalSeconds?: number;
+  /** SLURM: the profile's `unreachableTimeout` in seconds (absent in handles made before it existed: the default). */
+  unreachableTimeoutSeconds?: number;
 }
+
+/** A handle for a job whose start never reported back: SLURM finds it by name, the local executor by its work directory. */
+export function unstartedHandle(spec: JobSpec): JobHandle {
+  return { executor: spec.executor ?? 'local', ...(spec.cluster ? { cluster: spec.cluster } : {}), jobName: spec.jobName, workDir: spec.workDir, jobId: '' };
+}
+
+/** The failure type of a wait that gave up on its cluster (out of reach for longer than its `unreachableTimeout`). */
+export const CLUSTER_UNREACHABLE = 'ClusterUnreachable';
 
 /**
  * completed: the code exited with status 0. failed: nonzero status (or the scheduler killed it for memory: see

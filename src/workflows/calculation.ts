@@ -34,12 +34,12 @@ import {
 import type { Code, CodeResult, RepairRecord, RestartFrom } from '../domain/codes/code.ts';
 import type { CodeParameters } from '../domain/codes/parameters.ts';
 import { codeById } from '../domain/codes/registry.ts';
-import { clusterOf, executorTaskQueue, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
+import { clusterOf, executorTaskQueue, unstartedHandle, type JobHandle, type JobOutcome, type Resources } from '../domain/jobs.ts';
 import { decideRecovery, REVIEWED_GENERIC_HANDLERS, toRepairRecord, type RecoveryContext } from '../domain/recovery/strategy.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula } from '../domain/structure/lattice.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
+import { clusterActivities, runClusterJob, stagingTimeouts, stopAbandonedJob } from './cluster-jobs.ts';
 import { onExecutorQueue, pinLocalExecutor } from './local-host.ts';
 import { PATCHES } from './patches.ts';
 
@@ -112,7 +112,13 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
   for (let attempt = 1; ; attempt++) {
     progress.attempt = attempt;
     progress.stage = 'preparing';
-    const prepared = await (onCluster ? clusterWork : fileWork).prepareCalculation({
+    const staged = restart.kind === 'scratch' ? undefined : { fromWorkDir: restart.fromWorkDir, kind: restart.kind };
+    // (patched only where a parent's files are staged, so other histories carry no marker)
+    const staging = staged && patched(PATCHES.stagingScalesWithJob) ? stagingTimeouts(resources.walltimeSeconds) : undefined;
+    const preparer = onCluster
+      ? staging ? clusterActivities(clusterQueue, staging) : clusterWork
+      : staging ? proxyActivities<Activities>(onExecutorQueue({ ...FILE_WORK, ...staging }, input.executor)) : fileWork;
+    const prepared = await preparer.prepareCalculation({
       input,
       structure,
       overrides,
@@ -120,7 +126,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
       workflowId,
       step,
       attempt,
-      restart: restart.kind === 'scratch' ? undefined : { fromWorkDir: restart.fromWorkDir, kind: restart.kind },
+      restart: staged,
     });
 
     // The job's watcher: heartbeats detect a dead worker in seconds; the walltime bounds the whole wait.
@@ -147,7 +153,7 @@ export async function calculation(rawInput: CalculationInput): Promise<Calculati
           progress.stage = 'cancelled';
           const h = handle;
           await CancellationScope.nonCancellable(() => fileWork.cancelJob(h));
-        }
+        } else await stopAbandonedJob(err, () => fileWork.cancelJob(handle ?? unstartedHandle(prepared.job)));
         throw err;
       }
     } else {

@@ -3,10 +3,22 @@
  * retry policy is the poll loop) and the whole submit → wait → cancel-on-cancellation sequence, shared by
  * pw.x calculations and the post-processing tools.
  */
-import { ActivityFailure, CancellationScope, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  log,
+  patched,
+  proxyActivities,
+  TimeoutFailure,
+  type ActivityOptions,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
-import type { JobHandle, JobOutcome, JobSpec, Resources } from '../domain/jobs.ts';
+import { DEFAULT_UNREACHABLE_TIMEOUT_HOURS, formatWalltime } from '../domain/cluster-profile.ts';
+import { CLUSTER_UNREACHABLE, unstartedHandle, type JobHandle, type JobOutcome, type JobSpec, type Resources } from '../domain/jobs.ts';
 import { checkJobRetry, QUEUE_ALLOWANCE_SECONDS } from '../domain/slurm.ts';
+import { PATCHES } from './patches.ts';
 
 /**
  * Activities on a cluster's task queue: staging, submit, parse and cancel over the cluster's transport. They
@@ -14,14 +26,28 @@ import { checkJobRetry, QUEUE_ALLOWANCE_SECONDS } from '../domain/slurm.ts';
  * (SSH down, slurmctld restarting) are retryable and retried for up to a day; permanent ones (bad host key,
  * bad profile, rejected job) are non-retryable and end the calculation with the message.
  */
-export function clusterActivities(taskQueue: string) {
+export function clusterActivities(taskQueue: string, overrides: Partial<ActivityOptions> = {}) {
   return proxyActivities<Activities>({
     taskQueue,
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '10 seconds',
     scheduleToCloseTimeout: '1 day',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute' },
+    ...overrides,
   });
+}
+
+/**
+ * Timeouts of a prepare that stages a parent's files (a restart, or a step that reads an earlier one's: GBs for
+ * a big run): the copy heartbeats, so a dead worker is still noticed in seconds, and it gets time to match,
+ * since the parent's job wrote those files within its walltime and copying them takes less.
+ */
+export function stagingTimeouts(walltimeSeconds: number) {
+  return {
+    startToCloseTimeout: `${walltimeSeconds + 600} seconds`,
+    heartbeatTimeout: '30 seconds',
+    scheduleToCloseTimeout: `${walltimeSeconds + 600 + 86_400} seconds`,
+  } satisfies Partial<ActivityOptions>;
 }
 
 /**
@@ -36,12 +62,19 @@ export function clusterActivities(taskQueue: string) {
  *   slot between attempts, and Temporal's server keeps the timers. The interval starts at the profile's
  *   `pollIntervalSeconds` and grows mildly for long jobs (`checkJobRetry`); attempts are unlimited and
  *   scheduleToClose is the walltime plus a day in the queue, after which the loop below simply looks again.
+ *
+ * Bounded all the same: a cluster out of reach (squeue failing) for longer than its profile's
+ * `unreachableTimeout` makes checkJob fail with ClusterUnreachable, and a look that no worker takes within that
+ * time (the cluster's worker gone, the cluster decommissioned: scheduleToStart, which Temporal applies to each
+ * attempt) fails the same way here. Days in the queue are unaffected: the cluster answers all along.
  */
 export async function waitOnCluster(handle: JobHandle, resources: Resources, taskQueue: string): Promise<JobOutcome> {
   const policy = checkJobRetry(handle.pollIntervalSeconds ?? 30, resources.walltimeSeconds);
+  const unreachableSeconds = handle.unreachableTimeoutSeconds ?? DEFAULT_UNREACHABLE_TIMEOUT_HOURS * 3600;
   const checker = proxyActivities<Activities>({
     taskQueue,
     startToCloseTimeout: '2 minutes',
+    scheduleToStartTimeout: `${unreachableSeconds} seconds`,
     scheduleToCloseTimeout: `${resources.walltimeSeconds + QUEUE_ALLOWANCE_SECONDS} seconds`,
     retry: {
       initialInterval: `${policy.initialIntervalSeconds} seconds`,
@@ -53,8 +86,17 @@ export async function waitOnCluster(handle: JobHandle, resources: Resources, tas
     try {
       return await checker.checkJob(handle);
     } catch (err) {
-      // Still queued (or the cluster unreachable) after walltime + a day: look again with a fresh activity.
-      if (err instanceof ActivityFailure && err.cause instanceof TimeoutFailure && err.cause.timeoutType === 'SCHEDULE_TO_CLOSE') continue;
+      const timeout = err instanceof ActivityFailure && err.cause instanceof TimeoutFailure ? err.cause.timeoutType : undefined;
+      // Still queued after walltime + a day: look again with a fresh activity.
+      if (timeout === 'SCHEDULE_TO_CLOSE') continue;
+      if (timeout === 'SCHEDULE_TO_START') {
+        throw ApplicationFailure.nonRetryable(
+          `no worker of cluster ${handle.cluster} took the checks of job ${handle.jobId} (${handle.jobName}) from task queue ${taskQueue} for ` +
+            `${formatWalltime(unreachableSeconds)} (its unreachableTimeout): is the cluster's worker gone, or the cluster ` +
+            `decommissioned? The job may still be on the cluster.`,
+          CLUSTER_UNREACHABLE,
+        );
+      }
       throw err;
     }
   }
@@ -63,7 +105,7 @@ export async function waitOnCluster(handle: JobHandle, resources: Resources, tas
 /**
  * Submits `spec` on its cluster and waits until the job ends. Not cancellable while submitting (a submit cut
  * short could leave a job we never learn about; it takes seconds); a cancellation while waiting runs scancel,
- * by job name when the submit itself was interrupted.
+ * by job name when the submit itself was interrupted; so does a failure (`stopAbandonedJob`).
  */
 export async function runClusterJob(
   work: ReturnType<typeof clusterActivities>,
@@ -78,10 +120,30 @@ export async function runClusterJob(
     onStarted?.(handle);
     return await waitOnCluster(handle, resources, taskQueue);
   } catch (err) {
-    if (isCancellation(err)) {
-      const h: JobHandle = handle ?? { executor: 'slurm', cluster: spec.cluster, jobName: spec.jobName, workDir: spec.workDir, jobId: '' };
-      await CancellationScope.nonCancellable(() => work.cancelJob(h));
-    }
+    const h = handle ?? unstartedHandle(spec);
+    if (isCancellation(err)) await CancellationScope.nonCancellable(() => work.cancelJob(h));
+    else await stopAbandonedJob(err, () => clusterActivities(taskQueue, { scheduleToCloseTimeout: '1 hour' }).cancelJob(h));
     throw err;
   }
 }
+
+/**
+ * After a job's start or wait failed (an activity failure; a cancellation stops the job on its own path): the
+ * job would run on with nobody to read its result, so stop it (scancel, or kill its process group), in a
+ * non-cancellable scope. Best effort: a stop that fails is logged, and the error the workflow reports stays the
+ * wait's. Not when the cluster is out of reach: nothing would get there (the message says the job may remain).
+ * (patched only on this path, so other histories carry no marker)
+ */
+export async function stopAbandonedJob(err: unknown, stop: () => Promise<void>): Promise<void> {
+  if (isCancellation(err) || isClusterUnreachable(err) || !patched(PATCHES.stopJobOnFailure)) return;
+  try {
+    await CancellationScope.nonCancellable(stop);
+  } catch (e) {
+    log.warn(`could not stop the job after its wait failed: ${(e as Error).message}`);
+  }
+}
+
+const isClusterUnreachable = (err: unknown): boolean => {
+  const failure = err instanceof ActivityFailure ? err.cause : err;
+  return failure instanceof ApplicationFailure && failure.type === CLUSTER_UNREACHABLE;
+};

@@ -17,4 +17,8 @@ export const PATCHES = {
   planCancelled: 'plan-cancelled-not-failed',
   /** 0.3.0: the DOS window is ±20 eV around the scf's Fermi level (or highest occupied level), not −20..20 eV absolute. */
   dosWindowAtReference: 'dos-window-at-scf-reference',
+  /** 0.3.0: a job whose wait failed (not cancelled) is stopped (scancel, kill) instead of left running. */
+  stopJobOnFailure: 'job-stopped-when-its-wait-fails',
+  /** 0.3.0: staging a parent's files heartbeats and has time to match the job (was 5 minutes locally, 10 on a cluster). */
+  stagingScalesWithJob: 'calculation-staging-scales-with-job',
 } as const;

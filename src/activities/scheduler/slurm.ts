@@ -15,7 +15,7 @@
  * second job: the retry finds the first one.
  */
 import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
-import type { ClusterProfile } from '../../domain/cluster-profile.ts';
+import { unreachableTimeoutSeconds, type ClusterProfile } from '../../domain/cluster-profile.ts';
 import type { JobHandle, JobOutcome, JobSpec } from '../../domain/jobs.ts';
 import { isPermanentSbatchError, isTerminalSlurmState, outcomeOfSlurmState, parseSubmitAnswer, SLURM_FILES, submitScript } from '../../domain/slurm.ts';
 import { transportFor, TransportFileError, type Transport } from '../transport/index.ts';
@@ -63,6 +63,7 @@ export async function submitSlurmJob(spec: JobSpec, profile: ClusterProfile): Pr
     workDir: spec.workDir,
     jobId: answer.jobId,
     pollIntervalSeconds: profile.pollIntervalSeconds,
+    unreachableTimeoutSeconds: unreachableTimeoutSeconds(profile),
   };
 }
 
@@ -74,7 +75,7 @@ export async function submitSlurmJob(spec: JobSpec, profile: ClusterProfile): Pr
  */
 export async function checkSlurmJob(handle: JobHandle, profile: ClusterProfile): Promise<JobOutcome> {
   const t = transportFor(profile);
-  const status = await statusCacheFor(profile.name, t, profile.pollIntervalSeconds).status(handle.jobId);
+  const status = await statusCacheFor(profile.name, t, profile.pollIntervalSeconds, unreachableTimeoutSeconds(profile)).status(handle.jobId);
   if (!status.known) {
     // Purged after MinJobAge (or the controller lost its state): the job's own marker is all there is.
     const marker = await readExitMarker(t, handle.workDir);

@@ -6,9 +6,14 @@
  * milliseconds go to the cluster in one command (one SSH channel), and finished jobs are remembered.
  *
  * A failed squeue (slurmctld restarting, SSH down) is remembered for the interval too, so an outage costs the
- * cluster one attempt per interval, not one per waiting job; callers get the (retryable) error.
+ * cluster one attempt per interval, not one per waiting job; callers get the (retryable) error. Once squeue has
+ * failed for longer than the profile's `unreachableTimeout` without a success in between, they get a
+ * non-retryable ClusterUnreachable instead: the waits on a decommissioned cluster end. (Counted per worker
+ * process: a restarted worker counts again, which only ever waits longer.)
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { formatWalltime } from '../../domain/cluster-profile.ts';
+import { CLUSTER_UNREACHABLE } from '../../domain/jobs.ts';
 import { isTerminalSlurmState, parseExitCode, parseScontrolLine, parseSlurmDuration, parseSqueue, type SqueueEntry } from '../../domain/slurm.ts';
 import type { Transport } from '../transport/types.ts';
 
@@ -54,23 +59,30 @@ export class SlurmStatusCache {
   private refreshing: Promise<Snapshot> | undefined;
   private readonly details = new Map<string, { at: number; status: SlurmJobStatus }>();
   private batch: { ids: Set<string>; done: Promise<void> } | undefined;
+  /** When squeue started failing (undefined while it answers). */
+  private failingSince: number | undefined;
 
   constructor(
     readonly cluster: string,
     private transport: Transport,
     private intervalMs: number,
+    private unreachableMs = Infinity,
   ) {}
 
-  /** A profile re-read with another interval or transport (e.g. a changed host) updates the cache in place. */
-  update(transport: Transport, intervalMs: number): void {
+  /** A profile re-read with another interval, limit or transport (e.g. a changed host) updates the cache in place. */
+  update(transport: Transport, intervalMs: number, unreachableMs = Infinity): void {
     this.transport = transport;
     this.intervalMs = intervalMs;
+    this.unreachableMs = unreachableMs;
   }
 
   async status(jobId: string): Promise<SlurmJobStatus> {
     this.metrics.lookups++;
     const snap = await this.fresh();
-    if (snap.error) throw snap.error;
+    if (snap.error) {
+      if (this.failingSince !== undefined && snap.at - this.failingSince >= this.unreachableMs) throw this.unreachable(snap.error);
+      throw snap.error;
+    }
     const listed = snap.jobs!.get(jobId);
     if (listed) return { jobId, known: true, state: listed.state, reason: listed.reason, source: 'squeue' };
     return this.detail(jobId);
@@ -94,12 +106,24 @@ export class SlurmStatusCache {
       const r = await this.transport.exec(['squeue', '-h', '--me', '-o', '%i %T %r'], { timeoutMs: COMMAND_TIMEOUT_MS });
       if (r.code !== 0) throw schedulerUnavailable(this.cluster, 'squeue', r.code, r.stderr);
       snap = { at, jobs: parseSqueue(r.stdout) };
+      this.failingSince = undefined;
     } catch (e) {
       this.metrics.squeueFailures++;
       snap = { at, error: e };
+      this.failingSince ??= at;
     }
     this.snapshot = snap;
     return snap;
+  }
+
+  private unreachable(last: unknown): ApplicationFailure {
+    return ApplicationFailure.create({
+      message:
+        `cluster ${this.cluster} has not answered since ${new Date(this.failingSince!).toISOString()} (squeue failing for longer than its ` +
+        `unreachableTimeout, ${formatWalltime(this.unreachableMs / 1000)}); giving up on its jobs, which may still be there. Last error: ${(last as Error)?.message ?? String(last)}`,
+      type: CLUSTER_UNREACHABLE,
+      nonRetryable: true,
+    });
   }
 
   private async detail(jobId: string): Promise<SlurmJobStatus> {
@@ -172,11 +196,12 @@ function schedulerUnavailable(cluster: string, command: string, code: number, st
 
 const caches = new Map<string, SlurmStatusCache>();
 
-export function statusCacheFor(cluster: string, transport: Transport, pollIntervalSeconds: number): SlurmStatusCache {
+export function statusCacheFor(cluster: string, transport: Transport, pollIntervalSeconds: number, unreachableTimeoutSeconds = Infinity): SlurmStatusCache {
   const intervalMs = Math.max(100, pollIntervalSeconds * 1000);
+  const unreachableMs = unreachableTimeoutSeconds * 1000;
   let c = caches.get(cluster);
-  if (!c) caches.set(cluster, (c = new SlurmStatusCache(cluster, transport, intervalMs)));
-  else c.update(transport, intervalMs);
+  if (!c) caches.set(cluster, (c = new SlurmStatusCache(cluster, transport, intervalMs, unreachableMs)));
+  else c.update(transport, intervalMs, unreachableMs);
   return c;
 }
 

@@ -13,7 +13,7 @@ import {
   loadClusterProfile,
   parseClusterProfile,
 } from '../../../src/clusters/loader.ts';
-import { ClusterProfileSchema, findPartition, formatWalltime, mpiArgv, walltimeSeconds } from '../../../src/domain/cluster-profile.ts';
+import { ClusterProfileSchema, findPartition, formatWalltime, mpiArgv, unreachableTimeoutSeconds, walltimeSeconds } from '../../../src/domain/cluster-profile.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'crystalmath-clusters-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -142,6 +142,13 @@ describe('loadClusterProfile', () => {
     expect(byPath['hostKeys[0]']).toMatch(/known_hosts line/);
     const dup = loadError(VALID.replace('partitions:\n', 'partitions:\n  - { name: short, nodes: 1, coresPerNode: 2 }\n'));
     expect(dup.issues).toEqual([{ path: 'partitions[1].name', message: 'duplicate partition "short"' }]);
+  });
+
+  it('gives up on an unreachable cluster after unreachableTimeout: 72 hours unless set (hours or D-HH:MM:SS)', () => {
+    expect(unreachableTimeoutSeconds(loadClusterProfile(profileFile(VALID)))).toBe(72 * 3600);
+    expect(unreachableTimeoutSeconds(loadClusterProfile(profileFile(`${VALID}unreachableTimeout: "7-00:00:00"\n`)))).toBe(7 * 86400);
+    expect(unreachableTimeoutSeconds(loadClusterProfile(profileFile(`${VALID}unreachableTimeout: 12\n`)))).toBe(12 * 3600);
+    expect(loadError(`${VALID}unreachableTimeout: "soon"\n`).issues[0]).toMatchObject({ path: 'unreachableTimeout' });
   });
 
   it('names a bad executables key', () => {
