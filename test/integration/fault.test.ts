@@ -6,8 +6,8 @@
  * The walltime test is started first and awaited last: SLURM's smallest time limit is one minute (and
  * slurmctld enforces limits every ~30 s), so it runs alongside the others instead of after them.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
@@ -169,6 +169,30 @@ describeCluster('faults on the SLURM path', () => {
     for (const n of names) expect(jobsNamed(n).ids).toHaveLength(1);
   });
 
+  it('sshd gone for longer than the profile’s unreachableTimeout: the wait ends with ClusterUnreachable naming the cluster, the job is left alone', async () => {
+    writeProfileVariant(cluster, profilesDir, 'local-slurm-short-reach', (p) => {
+      p.executables = { 'qe-pw': { executable: writeStandIn('pw.x-after-a-4s-pause', 'sleep 4\nexec pw.x "$@"'), mpi: false } };
+      p.unreachableTimeout = '0-00:00:08';
+    });
+    const handle = await startCalculation(env.client, scf(on('local-slurm-short-reach'), { analysis: 'unreachable' }), { taskQueue: settings.taskQueue });
+    const name = jobNameFor(handle.workflowId, 'pw', 1);
+    await waitUntil('the job to be submitted', () => jobsNamed(name).ids.length === 1);
+    const [jobId] = jobsNamed(name).ids;
+    stopSshd();
+    try {
+      const err = await handle.result().catch((e: unknown) => e);
+      const cause = ((err as WorkflowFailedError).cause as ActivityFailure).cause as ApplicationFailure;
+      expect(cause.type).toBe('ClusterUnreachable');
+      expect(cause.nonRetryable).toBe(true);
+      expect(cause.message).toMatch(/^cluster local-slurm-short-reach has not answered since .* unreachableTimeout, 0-00:00:08\); giving up on its jobs/);
+    } finally {
+      await restartMissingDaemons();
+    }
+    // Nothing reached the cluster to cancel it: the job runs to its end there.
+    await waitUntil('the job to finish on its own', () => scontrolJob(jobId!).JobState === 'COMPLETED', 120_000);
+    expect(jobsNamed(name).ids).toHaveLength(1);
+  });
+
   it('the worker SIGKILLed right after sbatch, before the job id is recorded: one job', async () => {
     const base = `test-fault-crash-${Math.random().toString(36).slice(2, 8)}`;
     const workerProcess = (tag: string, extraEnv: Record<string, string> = {}) => {
@@ -214,6 +238,41 @@ describeCluster('faults on the SLURM path', () => {
     const history = await handle.fetchHistory();
     const retried = (history.events ?? []).filter((e) => (e.activityTaskStartedEventAttributes?.attempt ?? 0) > 1);
     expect(retried.length).toBeGreaterThan(0);
+  });
+
+  it("the cluster's work directory full (ENOSPC on a small tmpfs), then freed: the calculation resumes and completes, one job", async () => {
+    // A 32 MB tmpfs as the profile's workDir, filled to the last byte: every write there fails with ENOSPC,
+    // which sftp-server reports as "Failure". The prepare must be retried (it was a permanent error) until
+    // the space is freed.
+    const disk = join(cluster.stateDir, 'small-disk');
+    mkdirSync(disk, { recursive: true });
+    const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=32m', 'tmpfs', disk], { encoding: 'utf8' });
+    expect(mount.status, `mount a tmpfs (needs root): ${mount.stderr}`).toBe(0);
+    try {
+      writeProfileVariant(cluster, profilesDir, 'local-slurm-small-disk', (p) => {
+        p.workDir = disk;
+      });
+      const filler = join(disk, 'filler');
+      const fill = spawnSync('dd', ['if=/dev/zero', `of=${filler}`, 'bs=1M'], { encoding: 'utf8' });
+      expect(fill.stderr).toMatch(/No space left on device/);
+
+      const handle = await startCalculation(env.client, scf(on('local-slurm-small-disk'), { analysis: 'enospc' }), { taskQueue: settings.taskQueue });
+      let lastFailure = '';
+      await waitUntil('a retried prepare that failed on the full disk', async () => {
+        const prepare = ((await handle.describe()).raw.pendingActivities ?? []).find((a) => a.activityType?.name === 'prepareCalculation');
+        lastFailure = prepare?.lastFailure?.message ?? '';
+        return (prepare?.attempt ?? 0) >= 2 && lastFailure.includes(disk);
+      });
+      expect(lastFailure).toMatch(/SFTP status 4 \(Failure; the server names no errno: a full disk/);
+      rmSync(filler);
+
+      const result = await calculationResult(handle);
+      expect(result.ok).toBe(true);
+      expect(result.remoteFolder.path.startsWith(`${disk}/`)).toBe(true);
+      expect(jobsNamed(jobNameFor(handle.workflowId, 'pw', 1)).ids).toHaveLength(1);
+    } finally {
+      spawnSync('umount', ['-l', disk]);
+    }
   });
 
   it('a job past its --time: TIMEOUT reaches the workflow as a typed failure (the parser’s 400)', async () => {
