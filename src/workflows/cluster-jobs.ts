@@ -61,7 +61,8 @@ export function stagingTimeouts(walltimeSeconds: number) {
  * - a retried activity adds NO history events per attempt (only the final attempt is recorded), holds no
  *   slot between attempts, and Temporal's server keeps the timers. The interval starts at the profile's
  *   `pollIntervalSeconds` and grows mildly for long jobs (`checkJobRetry`); attempts are unlimited and
- *   scheduleToClose is the walltime plus a day in the queue, after which the loop below simply looks again.
+ *   scheduleToClose is the walltime plus a day in the queue (plus the unreachableTimeout, below), after which
+ *   the loop below simply looks again.
  *
  * Bounded all the same: a cluster out of reach (squeue failing) for longer than its profile's
  * `unreachableTimeout` makes checkJob fail with ClusterUnreachable, and a look that no worker takes within that
@@ -75,7 +76,8 @@ export async function waitOnCluster(handle: JobHandle, resources: Resources, tas
     taskQueue,
     startToCloseTimeout: '2 minutes',
     scheduleToStartTimeout: `${unreachableSeconds} seconds`,
-    scheduleToCloseTimeout: `${resources.walltimeSeconds + QUEUE_ALLOWANCE_SECONDS} seconds`,
+    // Longer than scheduleToStart, which Temporal would otherwise cut down to it (and report as schedule-to-close).
+    scheduleToCloseTimeout: `${resources.walltimeSeconds + QUEUE_ALLOWANCE_SECONDS + unreachableSeconds} seconds`,
     retry: {
       initialInterval: `${policy.initialIntervalSeconds} seconds`,
       backoffCoefficient: policy.backoffCoefficient,

@@ -141,6 +141,10 @@ describe('calculation workflow: jobs are stopped when their wait fails, waits en
     expect(cause!.message).toMatch(/no worker of cluster decommissioned took the checks of job 4242 .* for 0-00:00:03 \(its unreachableTimeout\)/);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(cancelled.filter((h) => h.workDir.endsWith(handle.workflowId))).toEqual([]);
+    // scheduleToClose stays longer than scheduleToStart: Temporal would cut scheduleToStart down to it otherwise.
+    const check = ((await handle.fetchHistory()).events ?? []).find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkJob')!;
+    const a = check.activityTaskScheduledEventAttributes!;
+    expect([Number(a.scheduleToStartTimeout?.seconds), Number(a.scheduleToCloseTimeout?.seconds)]).toEqual([3, WALLTIME + 86_400 + 3]);
   });
 
   it("staging a parent's files: a heartbeat timeout and the job's walltime to do it, behind its patch", async () => {
