@@ -202,7 +202,8 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
       clusters: ['local', 'local-slurm'],
       clusterDirs: [profilesDir, join(cluster.stateDir, 'clusters')],
     });
-    expect(worker.taskQueues).toEqual([settings.taskQueue, `${settings.taskQueue}-local-slurm`]);
+    // Its own queue, its host's (local jobs, issue 22.1) and the cluster's.
+    expect(worker.taskQueues).toEqual([settings.taskQueue, expect.stringMatching(new RegExp(`^${settings.taskQueue}@.+`)), `${settings.taskQueue}-local-slurm`]);
     const running = worker.run();
     stop = async () => {
       worker.shutdown();
@@ -361,6 +362,8 @@ describeCluster('the calculation workflow on SLURM (ssh2 → sshd → sbatch →
     expect(existsSync(wrapperMarker)).toBe(true);
     const history = await handle.fetchHistory();
     const queues = (history.events ?? []).flatMap((e) => (e.activityTaskScheduledEventAttributes ? [e.activityTaskScheduledEventAttributes.taskQueue?.name] : []));
-    expect(new Set(queues)).toEqual(new Set([settings.taskQueue]));
+    // The workflow's own queue (the host lookup) and its host's (the job and its files, issue 22.1); no cluster's.
+    const hostQueue = new RegExp(`^${settings.taskQueue}@.+`);
+    expect([...new Set(queues)].sort()).toEqual([settings.taskQueue, expect.stringMatching(hostQueue)]);
   });
 });
