@@ -334,19 +334,10 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
 
 /** `--analysis standard`: the StandardAnalysis runner (relax → scf → bands → DOS, figure in the output dir). */
 async function runStandard(f: AnalysisFlags): Promise<void> {
-  const settings = loadSettings();
-  const outputDir = join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-standard`);
-  const runner = new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: settings.taskQueue });
+  const outputDir = runnerOutputDir(f);
+  const runner = new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: loadSettings().taskQueue });
   const structure = resolveStructure(f.structure);
-  await ensureServer(settings, !f.json);
-  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
-  try {
-    if (!f.json) console.error('standard analysis: relax → scf → bands → DOS (this takes a while)');
-    const r = (await runner.run(structure)).data;
-    if (f.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return;
-    }
+  await runRunner(f, 'standard analysis: relax → scf → bands → DOS (this takes a while)', async () => (await runner.run(structure)).data, (r) => {
     console.log(`workflow id:   ${r.workflowId}`);
     console.log(`structure:     ${r.formula}${r.spaceGroup ? `  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}` : ''}`);
     console.log(`lattice a:     ${r.latticeBefore.a.toFixed(4)} Å → ${r.latticeAfter.a.toFixed(4)} Å (primitive cell)`);
@@ -354,6 +345,24 @@ async function runStandard(f: AnalysisFlags): Promise<void> {
     console.log(`band gap:      ${r.bandGapEv?.toFixed(4) ?? 'n/a'} eV ${r.bandGapCharacter ?? ''} (VBM ${r.vbm?.where ?? '?'}, CBM ${r.cbm?.where ?? '?'}; ${r.bandGapSource})`);
     console.log(`CPU hours:     ${r.cpuHours.toFixed(4)}`);
     console.log(`files:         ${outputDir} (results.json, results.csv, results.tex, bands+DOS figure)`);
+  });
+}
+
+/** Where `run --analysis standard|elastic` writes its files: ./crystalmath-<structure>-<analysis>. */
+function runnerOutputDir(f: AnalysisFlags): string {
+  return join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-${f.analysis}`);
+}
+
+/** Runs an analysis runner with a server up and (unless --no-embedded-worker) a worker inside this command; prints JSON, or what `print` writes. */
+async function runRunner<T>(f: AnalysisFlags, announce: string, run: () => Promise<T>, print: (result: T) => void): Promise<void> {
+  const settings = loadSettings();
+  await ensureServer(settings, !f.json);
+  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
+  try {
+    if (!f.json) console.error(announce);
+    const result = await run();
+    if (f.json) console.log(JSON.stringify(result, null, 2));
+    else print(result);
   } finally {
     await stopWorker();
   }
@@ -376,19 +385,10 @@ function elasticRunner(f: AnalysisFlags, outputDir?: string): ElasticAnalysis {
 }
 
 async function runElastic(f: AnalysisFlags): Promise<void> {
-  const settings = loadSettings();
-  const outputDir = join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-elastic`);
+  const outputDir = runnerOutputDir(f);
   const runner = elasticRunner(f, outputDir);
   const structure = resolveStructure(f.structure);
-  await ensureServer(settings, !f.json);
-  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
-  try {
-    if (!f.json) console.error('elastic analysis: relax → strained cells → fit (this takes a while)');
-    const r = (await runner.run(structure)).data;
-    if (f.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return;
-    }
+  await runRunner(f, 'elastic analysis: relax → strained cells → fit (this takes a while)', async () => (await runner.run(structure)).data, (r) => {
     const gpa = (v: number) => v.toFixed(1).padStart(8);
     console.log(`workflow id:     ${r.workflowId}`);
     console.log(`structure:       ${r.formula}  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}; ${r.ions}-ion constants`);
@@ -403,9 +403,7 @@ async function runElastic(f: AnalysisFlags): Promise<void> {
     const failing = r.stability.criteria.filter((c) => !c.holds).map((c) => c.condition);
     console.log(`Born stability:  ${r.stability.stable ? 'stable' : 'UNSTABLE'} (${r.stability.crystalSystem}${failing.length ? `; fails ${failing.join(', ')}` : ''})`);
     console.log(`files:           ${outputDir} (results.json, results.csv, results.tex)`);
-  } finally {
-    await stopWorker();
-  }
+  });
 }
 
 async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {

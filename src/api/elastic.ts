@@ -5,28 +5,19 @@
  *   const results = await new ElasticAnalysis({ protocol: 'moderate', strainMagnitude: 0.01, numStrains: 4 }).run('Si');
  *   console.log(results.bulkModulusGpa, results.shearModulusGpa, results.youngsModulusGpa, results.poissonRatio);
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
 import { describeZodError } from '../domain/calculation.ts';
-import type { CodeName } from '../domain/codes/catalog.ts';
 import type { CodeParameters } from '../domain/codes/parameters.ts';
 import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
 import { StrainSetSchema } from '../domain/elastic/strains.ts';
-import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import { getClusterProfile } from '../clusters/loader.ts';
-import { loadSettings } from '../settings.ts';
 import type { ElasticInput, ElasticResult } from '../workflows/elastic.ts';
 import { BuildError } from './builder.ts';
-import { withClient } from './connection.ts';
-import { csvOfRows, latexTableOfRows, toJSON, type PropertyRow } from './exporters.ts';
+import { csvOfRows, latexTableOfRows, type PropertyRow } from './exporters.ts';
+import { AnalysisResultFiles, checkRunnerOptions, type AnalysisRunnerOptions } from './analysis-runner.ts';
 import { resolveStructure } from './structures.ts';
-import { Workflow, workflowIdFor } from './workflow.ts';
+import { analysisResults, startAnalysis } from './workflow.ts';
 
-export interface ElasticAnalysisOptions {
-  cluster?: string;
-  protocol?: 'fast' | 'moderate' | 'precise';
+export interface ElasticAnalysisOptions extends AnalysisRunnerOptions {
   /** Largest strain, a fraction (default 0.01). */
   strainMagnitude?: number;
   /** Strained cells per strain component, an even number (default 4: ±δ/2, ±δ). */
@@ -42,21 +33,11 @@ export interface ElasticAnalysisOptions {
   /** pw.x overrides for every calculation (namelists, e.g. { system: { ecutwfc: 40 } }). */
   parameters?: CodeParameters;
   pseudoFamily?: string;
-  dftCode?: CodeName;
-  /** Where `run()` writes results.json, results.csv and results.tex. */
-  outputDir?: string;
-  recoveryStrategy?: ErrorRecoveryStrategy;
-  maxAttempts?: number;
-  client?: Client;
-  taskQueue?: string;
 }
 
 export class ElasticAnalysis {
   constructor(private readonly options: ElasticAnalysisOptions = {}) {
-    const code = options.dftCode ?? 'quantum_espresso';
-    if (code !== 'quantum_espresso') throw new BuildError(`ElasticAnalysis: dftCode ${code} is not supported yet (supported: quantum_espresso)`);
-    const cluster = options.cluster ?? 'local';
-    if (cluster !== 'local') getClusterProfile(cluster); // an unknown cluster fails here, naming the file and field
+    checkRunnerOptions('ElasticAnalysis', options);
     const strains = StrainSetSchema.partial().safeParse({ strainMagnitude: options.strainMagnitude, numStrains: options.numStrains });
     if (!strains.success) throw new BuildError(`ElasticAnalysis: ${describeZodError(strains.error)}`);
   }
@@ -83,26 +64,16 @@ export class ElasticAnalysis {
   }
 
   async submit(structure: string | Structure): Promise<string> {
-    const input = this.input(structure);
-    const id = workflowIdFor('elastic', input.structure);
-    await withClient(this.options.client, (client) => client.workflow.start('elasticAnalysis', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
-    return id;
+    return startAnalysis('elasticAnalysis', 'elastic', this.input(structure), this.options);
   }
 
   async run(structure: string | Structure): Promise<ElasticResults> {
-    const id = await this.submit(structure);
-    const results = new ElasticResults(await Workflow.getResult<ElasticResult>(id, { client: this.options.client }));
-    if (this.options.outputDir) results.save(this.options.outputDir);
-    return results;
+    return analysisResults(await this.submit(structure), (data: ElasticResult) => new ElasticResults(data), this.options);
   }
 }
 
 /** ElasticResult with the seed's names and the exports at hand. */
-export class ElasticResults {
-  constructor(readonly data: ElasticResult) {}
-  get formula() {
-    return this.data.formula;
-  }
+export class ElasticResults extends AnalysisResultFiles<ElasticResult> {
   /** C (Voigt order xx, yy, zz, yz, xz, xy), GPa. */
   get elasticTensorGpa() {
     return this.data.elasticTensorGpa;
@@ -122,20 +93,11 @@ export class ElasticResults {
   get stable() {
     return this.data.stability.stable;
   }
-  toJSON(): string {
-    return toJSON(this.data);
-  }
   toCSV(): string {
     return csvOfRows(elasticRows(this.data));
   }
   toLatexTable(caption = `Elastic constants and moduli of ${this.data.formula} (${this.data.ions}-ion)`): string {
     return latexTableOfRows(elasticRows(this.data), caption);
-  }
-  save(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'results.json'), this.toJSON());
-    writeFileSync(join(dir, 'results.csv'), this.toCSV());
-    writeFileSync(join(dir, 'results.tex'), this.toLatexTable());
   }
 }
 

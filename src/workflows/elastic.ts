@@ -78,8 +78,8 @@ export interface EquationOfStateResult extends BirchMurnaghanFit {
 export interface ElasticResult {
   workflowId: string;
   formula: string;
-  /** The reference cell the constants belong to (the relaxed structure unless includeRelax was false). */
-  structure: Structure;
+  /** The reference cell the constants belong to: the relaxed structure (the input when includeRelax is false). */
+  finalStructure: Structure;
   spaceGroup: { number: number; symbol: string; crystalSystem: CrystalSystem };
   /** relaxed-ion (fixed-cell relax of each strained cell) or clamped-ion (scf). */
   ions: 'relaxed' | 'clamped';
@@ -220,7 +220,7 @@ export async function elasticAnalysis(raw: ElasticInput): Promise<ElasticResult>
   return {
     workflowId,
     formula,
-    structure,
+    finalStructure: structure,
     spaceGroup: { number: symmetry.spaceGroupNumber, symbol: symmetry.internationalSymbol, crystalSystem: symmetry.crystalSystem },
     ions: clampedIon ? 'clamped' : 'relaxed',
     strainMagnitude,

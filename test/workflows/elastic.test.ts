@@ -8,6 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ElasticAnalysis } from '../../src/api/elastic.ts';
+import { WorkflowRunError } from '../../src/api/workflow.ts';
 import { cij } from '../../src/domain/elastic/voigt.ts';
 import { builtinStructure } from '../../src/domain/structure/builtins.ts';
 import type { ElasticResult } from '../../src/workflows/elastic.ts';
@@ -33,13 +34,35 @@ describe('elasticAnalysis with real pw.x (Si)', () => {
     expect(() => new ElasticAnalysis({ strainMagnitude: 0.5 })).toThrow(/ElasticAnalysis: strainMagnitude: at most 0.05/);
   });
 
+  it('strained cells that fail for good fail the analysis, each named, after all of them have run', async () => {
+    // one SCF iteration allowed and no repairs: every strained cell fails (410)
+    const failing = new ElasticAnalysis({
+      client: env.client,
+      taskQueue: settings.taskQueue,
+      protocol: 'fast',
+      includeRelax: false,
+      clampedIon: true,
+      numStrains: 2,
+      recoveryStrategy: 'fail_fast',
+      parameters: { electrons: { electron_maxstep: 1 } },
+    });
+    const error = await failing.run('Si').then(
+      () => undefined,
+      (e: unknown) => e as WorkflowRunError,
+    );
+    expect(error).toBeInstanceOf(WorkflowRunError);
+    expect(error!.message).toMatch(/3 of 3 strained-cell calculations failed/);
+    for (const label of ['xx+1', 'xx-1', 'yz+1']) expect(error!.message).toContain(`-strain-${label}: pw.x scf failed after 1 attempt(s): 410`);
+    expect(error!.partialResult).toMatchObject({ completed: [] });
+  });
+
   it('relaxed-ion C11, C12, C44 with residuals; clamped-ion C44 well above; B within 2 % of E(V)', async () => {
     const common = { client: env.client, taskQueue: settings.taskQueue, protocol: 'fast' as const, strainMagnitude: 0.01, numStrains: 2, maxConcurrent: 2 };
     const t0 = Date.now();
     const relaxedRun = new ElasticAnalysis({ ...common, numStrains: 4, equationOfState: { points: 7, maxStrain: 0.015 } });
     const relaxed = (await relaxedRun.run('Si')).data;
     const t1 = Date.now();
-    const clamped = (await new ElasticAnalysis({ ...common, clampedIon: true, includeRelax: false }).run(relaxed.structure)).data;
+    const clamped = (await new ElasticAnalysis({ ...common, clampedIon: true, includeRelax: false }).run(relaxed.finalStructure)).data;
     const t2 = Date.now();
 
     const c = (r: ElasticResult) => ({ c11: cij(r.elasticTensorGpa, 1, 1), c12: cij(r.elasticTensorGpa, 1, 2), c44: cij(r.elasticTensorGpa, 4, 4) });
