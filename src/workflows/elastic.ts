@@ -47,7 +47,7 @@ export const ElasticInputSchema = RelaxFieldsSchema.extend({
   symmetryReduction: z.boolean().default(true),
   /** Strained-cell calculations running at once. */
   maxConcurrent: z.number().int().min(1).max(200).default(4),
-  /** The k-mesh of every strained cell; default: the relaxation's mesh (or the protocol's on the given cell). */
+  /** The k-mesh of every strained cell (the relaxation chooses its own); default: the relaxation's final mesh, or the protocol's on the given cell. */
   kMesh: z.tuple([meshCount, meshCount, meshCount]).optional(),
   /** Also an E(V) on isotropically scaled cells (linear strains evenly over ±maxStrain), fitted with Birch–Murnaghan. */
   equationOfState: z

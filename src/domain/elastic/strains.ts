@@ -1,16 +1,17 @@
 /**
  * The strained cells of a stress–strain elastic-constant calculation, and the crystal symmetry that spares some.
  *
- * The strain set (as atomate's elastic workflow builds it from pymatgen's `Strain.from_voigt`): each of the six
- * Voigt components alone, at `numStrains` magnitudes evenly spaced over [−strainMagnitude, +strainMagnitude]
- * without zero (±δ/k·…, in ± pairs so the fit's quadratic error cancels): normal strains ε_ii = m, shears
- * ε_ij = ε_ji = m (engineering strain 2m, so a shear moves the cell as much as a normal strain). The cell is
- * deformed by the symmetric F = I + ε (no rigid rotation): lattice vectors a → F·a, fractional coordinates kept
- * (clamped ions; a fixed-cell relaxation then moves them).
+ * The strain set (as atomate's and atomate2's elastic workflows build it: one strain state per Voigt component,
+ * `Strain.from_voigt` of magnitude × state with the shears doubled): each of the six Voigt components alone, at
+ * magnitudes ±(k/h)·strainMagnitude, k = 1…h, h = numStrains/2 (in ± pairs, so the fit's quadratic error
+ * cancels): normal strains ε_ii = m, shears ε_ij = ε_ji = m (engineering strain 2m, so a shear moves the cell as
+ * much as a normal strain). The cell is deformed by the symmetric F = I + ε (no rigid rotation): lattice vectors
+ * a → F·a, fractional coordinates kept (clamped ions; a fixed-cell relaxation then moves them).
  *
- * Symmetry reduction (the idea of pymatgen's `symmetry_reduce` with atomate's reconstruction of the stresses): a
- * strain is not computed when a point-group operation R of the unstrained crystal maps an already computed
- * strain ε onto it (ε' = R ε Rᵀ); its stress is then R σ Rᵀ, exactly, relaxed ions included. Only operations
+ * Symmetry reduction (the idea of pymatgen's `symmetry_reduce`, which atomate2's `generate_elastic_deformations`
+ * applies, its `ElasticDocument.from_stresses` then rebuilding the other stresses by symmetry): a strain is not
+ * computed when a point-group operation R of the unstrained crystal maps an already computed strain ε onto it
+ * (ε' = R ε Rᵀ); its stress is then R σ Rᵀ, exactly, relaxed ions included. Only operations
  * that permute the Cartesian axes up to sign can map one axis-aligned strain onto another, so only those are
  * used. What that gives, with the crystal in its standard orientation (cubic/tetragonal axes along x, y, z;
  * hexagonal and trigonal c along z):
@@ -18,9 +19,9 @@
  * - tetragonal (4/mmm, 4/m): xx ≡ yy and yz ≡ xz; shears need only +m;
  * - hexagonal, trigonal, orthorhombic, monoclinic: the six components stay; the twofold axes and mirrors
  *   spare the −m of some shears;
- * - triclinic, and any crystal whose axes are not along x, y, z (only the identity and the inversion permute
- *   the axes then): the full set. Nothing is assumed from the crystal-system name, so a rotated cubic cell
- *   simply gets the full set.
+ * - triclinic: the full set; so too, or nearly, any crystal whose axes are not along x, y, z (few of its
+ *   operations, often only the identity and the inversion, permute the axes then). Nothing is assumed from the
+ *   crystal-system name: a rotated cubic cell gets what its operations in that frame give, nothing more.
  *
  * Pure and deterministic (runs inside workflows).
  */
