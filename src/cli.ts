@@ -21,6 +21,7 @@ import { resolveStructure } from './api/structures.ts';
 import { gapCharacter } from './domain/analysis/bandgap.ts';
 import { PROTOCOL_NAMES } from './domain/calculation.ts';
 import { StrainSetSchema } from './domain/elastic/strains.ts';
+import { MAGNETISM_MODES } from './domain/electronic-defaults.ts';
 import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
 import { pidFileOf, readPidFile, removePidFile, startDevServer, writePidFile } from './devserver.ts';
@@ -51,6 +52,7 @@ const AnalysisFlagsSchema = z.object({
   analysis: z.enum(['standard', 'elastic', ...Object.keys(ANALYSES)] as [string, ...string[]]),
   protocol: z.enum(PROTOCOL_NAMES),
   pseudoFamily: z.string().min(1),
+  magnetism: z.enum(MAGNETISM_MODES),
   cluster: z.string().min(1),
   partition: z.string().min(1).optional(),
   walltime: z.coerce.number().int().positive(),
@@ -73,6 +75,7 @@ function analysisOptions(cmd: Command): Command {
     .option('-a, --analysis <name>', `analysis: standard (relax, scf, bands, DOS, figure), elastic (elastic tensor and moduli), ${Object.keys(ANALYSES).join(', ')}`, 'scf')
     .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
     .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
+    .option('--magnetism <mode>', `spin polarisation: ${MAGNETISM_MODES.join(', ')} (auto: collinear for metals with open d / f shells)`, 'auto')
     .option('-c, --cluster <name>', 'cluster profile', 'local')
     .option('--partition <name>', 'partition of the cluster')
     .option('--walltime <seconds>', 'walltime limit of each calculation', '3600')
@@ -126,7 +129,7 @@ analysisOptions(program.command('submit').description('start an analysis and pri
   await requireServer();
   const id =
     f.analysis === 'standard'
-      ? await new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
+      ? await new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
       : f.analysis === 'elastic'
         ? await elasticRunner(f).submit(resolveStructure(f.structure))
         : await (await buildFromFlags(f)).submit();
@@ -335,13 +338,14 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
 /** `--analysis standard`: the StandardAnalysis runner (relax → scf → bands → DOS, figure in the output dir). */
 async function runStandard(f: AnalysisFlags): Promise<void> {
   const outputDir = runnerOutputDir(f);
-  const runner = new StandardAnalysis({ protocol: f.protocol, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: loadSettings().taskQueue });
+  const runner = new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: loadSettings().taskQueue });
   const structure = resolveStructure(f.structure);
   await runRunner(f, 'standard analysis: relax → scf → bands → DOS (this takes a while)', async () => (await runner.run(structure)).data, (r) => {
     console.log(`workflow id:   ${r.workflowId}`);
     console.log(`structure:     ${r.formula}${r.spaceGroup ? `  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}` : ''}`);
     console.log(`lattice a:     ${r.latticeBefore.a.toFixed(4)} Å → ${r.latticeAfter.a.toFixed(4)} Å (primitive cell)`);
     console.log(`total energy:  ${r.totalEnergyEv?.toFixed(6)} eV`);
+    if (r.totalMagnetizationBohrMag !== undefined) console.log(`magnetization: ${magnetization(r)}`);
     console.log(`band gap:      ${r.bandGapEv?.toFixed(4) ?? 'n/a'} eV ${r.bandGapCharacter ?? ''} (VBM ${r.vbm?.where ?? '?'}, CBM ${r.cbm?.where ?? '?'}; ${r.bandGapSource})`);
     console.log(`CPU hours:     ${r.cpuHours.toFixed(4)}`);
     console.log(`files:         ${outputDir} (results.json, results.csv, results.tex, bands+DOS figure)`);
@@ -372,6 +376,7 @@ async function runRunner<T>(f: AnalysisFlags, announce: string, run: () => Promi
 function elasticRunner(f: AnalysisFlags, outputDir?: string): ElasticAnalysis {
   return new ElasticAnalysis({
     protocol: f.protocol,
+    magnetism: f.magnetism,
     cluster: f.cluster,
     pseudoFamily: f.pseudoFamily,
     recoveryStrategy: f.recovery,
@@ -411,6 +416,7 @@ async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {
   return ANALYSES[f.analysis]!(builder)
     .withProtocol(f.protocol)
     .withPseudoFamily(f.pseudoFamily)
+    .withMagnetism(f.magnetism)
     .withRecovery(f.recovery, { maxAttempts: f.maxAttempts })
     .onCluster(f.cluster, { partition: f.partition, resources: { walltimeHours: f.walltime / 3600 } })
     .named(f.analysis)
@@ -456,8 +462,13 @@ async function ensureServer(settings: Settings, verbose: boolean): Promise<strin
  */
 async function embeddedWorker(settings: Settings, enabled: boolean): Promise<() => Promise<void>> {
   if (!enabled) return async () => undefined;
-  // The embedded worker only speaks up for warnings: the command's own output is the result.
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // The embedded worker only speaks up for warnings: the command's own output is the result. (Its activity-only
+  // queues, e.g. this host's, are expected to have no workflows: that warning is not one.)
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => {
+      if (!entry.message.startsWith('No workflows registered')) process.stderr.write(`[${entry.level}] ${entry.message}\n`);
+    }),
+  });
   const { worker, connection } = await createWorker({ settings });
   const running = worker.run();
   return async () => {
@@ -511,6 +522,7 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
     if (o.totalEnergyRy !== undefined) console.log(`  total energy:   ${fmt(o.totalEnergyRy, 8, 'Ry')} (${fmt(o.totalEnergyEv, 6, 'eV')})`);
     if (o.fermiEnergyEv !== undefined) console.log(`  Fermi energy:   ${fmt(o.fermiEnergyEv, 4, 'eV')}`);
     else console.log(`  HOMO / LUMO:    ${fmt(o.highestOccupiedEv, 4, 'eV')} / ${fmt(o.lowestUnoccupiedEv, 4, 'eV')}`);
+    if (o.totalMagnetizationBohrMag !== undefined) console.log(`  magnetization:  ${magnetization(o)}`);
     console.log(`  band gap:       ${o.bandGapEv === undefined ? 'n/a (not derivable from this run)' : `${o.bandGapEv.toFixed(4)} eV (${GAP_SOURCES[o.bandGapSource ?? ''] ?? o.bandGapSource}; a mesh can miss the band edges)`}`);
     if (o.pressureKbar !== undefined) console.log(`  pressure:       ${fmt(o.pressureKbar, 2, 'kbar')}`);
     const a = result.analyses?.[step.name];
@@ -523,6 +535,12 @@ function printPlanResult(result: PlanResult, json?: boolean): void {
     console.log(`  k, cutoff:      ${kpoints}, ecutwfc ${r.inputSummary.ecutwfc} Ry`);
     console.log(`  files:          ${r.remoteFolder.path}`);
   }
+}
+
+/** A spin-polarised run's moment, per cell as pw.x prints it. */
+function magnetization(m: { totalMagnetizationBohrMag?: number; absoluteMagnetizationBohrMag?: number }): string {
+  const abs = m.absoluteMagnetizationBohrMag;
+  return `${m.totalMagnetizationBohrMag?.toFixed(2)} μB/cell total${abs === undefined ? '' : `, ${abs.toFixed(2)} μB/cell absolute`}`;
 }
 
 class InfrastructureError extends Error {}

@@ -115,6 +115,7 @@ function writeInput(code: Code, req: PrepareRequest, pseudos: Awaited<ReturnType
       ...(input.kpoints ? { kpoints: input.kpoints } : {}),
       ...(input.kpath ? { kpath: input.kpath } : {}),
       electronicType: input.electronicType,
+      magnetism: input.magnetism,
       walltimeSeconds: req.resources.walltimeSeconds,
       ...(pseudos ? { pseudos } : {}),
     });

@@ -6,6 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { CodeName } from '../domain/codes/catalog.ts';
+import type { Magnetism } from '../domain/electronic-defaults.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
 import { BuildError } from './builder.ts';
@@ -14,6 +15,8 @@ import { toJSON } from './exporters.ts';
 export interface AnalysisRunnerOptions {
   cluster?: string;
   protocol?: 'fast' | 'moderate' | 'precise';
+  /** Spin polarisation; default `auto`. */
+  magnetism?: Magnetism;
   dftCode?: CodeName;
   /** Where `run()` writes results.json, results.csv and results.tex (and the analysis's figures). */
   outputDir?: string;

@@ -22,6 +22,7 @@ import {
   type WorkflowStepInput,
 } from '../domain/plan/plan.ts';
 import { unsupportedStepReason } from '../domain/plan/steps.ts';
+import type { Magnetism } from '../domain/electronic-defaults.ts';
 import type { ErrorRecoveryStrategy as StrategyName, RecoveryPolicyInput } from '../domain/recovery/strategy.ts';
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import { builtinStructure, parseStructureText } from '../domain/structure/index.ts';
@@ -63,6 +64,7 @@ export class WorkflowBuilder {
   private resources?: Partial<StepResources>;
   private protocol: Protocol = 'moderate';
   private pseudoFamily?: string;
+  private magnetism?: Magnetism;
   private recovery: RecoveryPolicyInput = { strategy: 'adaptive', maxAttempts: 5 };
   private outputDir?: string;
   private progress?: (update: ProgressUpdate) => void;
@@ -128,6 +130,11 @@ export class WorkflowBuilder {
     this.pseudoFamily = name;
     return this;
   }
+  /** Spin polarisation: `collinear`, `none`, or `auto` (the default: collinear for metals with open d / f shells). */
+  withMagnetism(magnetism: Magnetism): this {
+    this.magnetism = magnetism;
+    return this;
+  }
   withProtocol(protocol: Protocol): this {
     this.protocol = protocol;
     return this;
@@ -163,6 +170,7 @@ export class WorkflowBuilder {
         structureSource: this.structureSource,
         protocol: this.protocol,
         pseudoFamily: this.pseudoFamily,
+        magnetism: this.magnetism,
         cluster: this.cluster,
         recovery: this.recovery,
         outputDir: this.outputDir,

@@ -50,6 +50,7 @@ export class ElasticAnalysis {
       code: QE_PW_ID,
       structure: typeof structure === 'string' ? resolveStructure(structure) : structure,
       protocol: o.protocol ?? 'moderate',
+      ...(o.magnetism ? { magnetism: o.magnetism } : {}),
       executor: cluster === 'local' ? { kind: 'local' } : { kind: 'slurm', cluster },
       recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },
       ...(o.pseudoFamily ? { pseudoFamily: o.pseudoFamily } : {}),

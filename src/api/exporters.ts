@@ -31,6 +31,8 @@ export function propertyRows(result: PlanResult): PropertyRow[] {
     add('highest_occupied_level', o.highestOccupiedEv, 'eV');
     add('lowest_unoccupied_level', o.lowestUnoccupiedEv, 'eV');
     add('band_gap', o.bandGapEv, 'eV');
+    add('total_magnetization', o.totalMagnetizationBohrMag, 'mu_B');
+    add('absolute_magnetization', o.absoluteMagnetizationBohrMag, 'mu_B');
     add('pressure', o.pressureKbar, 'kbar');
     add('total_force', o.totalForceRyBohr, 'Ry/bohr');
     add('volume', volume(r.finalStructure.lattice), 'angstrom^3');
@@ -66,6 +68,8 @@ export function analysisRows(r: AnalysisResults): PropertyRow[] {
   add('vbm_location', r.vbm?.where, '');
   add('cbm_location', r.cbm?.where, '');
   add('fermi_energy', r.fermiEnergyEv, 'eV');
+  add('total_magnetization', r.totalMagnetizationBohrMag, 'mu_B');
+  add('absolute_magnetization', r.absoluteMagnetizationBohrMag, 'mu_B');
   add('cpu_hours', r.cpuHours, 'h');
   return rows;
 }

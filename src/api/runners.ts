@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { StepType } from '../domain/calculation-types.ts';
 import type { CodeName } from '../domain/codes/catalog.ts';
+import type { Magnetism } from '../domain/electronic-defaults.ts';
 import type { StepResources, WorkflowPlan, WorkflowStepInput } from '../domain/plan/plan.ts';
 import type { RecoveryRuleInput } from '../domain/recovery/rules.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
@@ -28,6 +29,8 @@ export interface RunnerOptions {
   maxAttempts?: number;
   dftCode?: CodeName;
   pseudoFamily?: string;
+  /** Spin polarisation of every calculation; default `auto`. */
+  magnetism?: Magnetism;
   /** Where `run()` writes results.json and results.csv. */
   outputDir?: string;
   client?: Client;
@@ -79,6 +82,7 @@ export abstract class BaseAnalysisRunner {
         structure: this.structure,
         protocol: this.options.protocol ?? 'moderate',
         ...(this.options.pseudoFamily ? { pseudoFamily: this.options.pseudoFamily } : {}),
+        ...(this.options.magnetism ? { magnetism: this.options.magnetism } : {}),
         cluster: typeof cluster === 'string' ? cluster : (cluster?.name ?? 'local'),
         recovery: { strategy: this.options.recoveryStrategy ?? 'adaptive', maxAttempts: this.options.maxAttempts ?? 5, rules: this.recoveryRules() },
         outputDir: this.options.outputDir,

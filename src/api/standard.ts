@@ -51,6 +51,7 @@ export class StandardAnalysis {
         code: QE_PW_ID,
         structure: s,
         protocol: o.protocol ?? 'moderate',
+        ...(o.magnetism ? { magnetism: o.magnetism } : {}),
         recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },
         includeRelax: o.includeRelax ?? true,
         includeBands: o.includeBands ?? true,

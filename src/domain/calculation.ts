@@ -8,6 +8,7 @@ import type { ArtifactRef, RemoteFolder } from './artifacts.ts';
 import type { CodeResult, InputSummary, RestartFrom } from './codes/code.ts';
 import type { CodeParameters, ParameterChanges } from './codes/parameters.ts';
 import { findCode, registeredCodeIds } from './codes/registry.ts';
+import { ELECTRONIC_TYPES, MAGNETISM_MODES } from './electronic-defaults.ts';
 import { absolutePathProblem, ExecutorSpecSchema, ResourcesSchema, type JobOutcome } from './jobs.ts';
 import { PROTOCOL_NAMES } from './protocols.ts';
 import { RecoveryPolicySchema } from './recovery/strategy.ts';
@@ -31,8 +32,10 @@ export const CalculationFieldsSchema = z.object({
     .array(z.tuple([z.string().min(1).max(16), z.tuple([z.number(), z.number(), z.number()]), z.number().int().positive().max(10_000)]))
     .min(2)
     .optional(),
-  /** Smearing or fixed occupations; `auto` guesses from the elements (metal only if all are metals). */
-  electronicType: z.enum(['auto', 'insulator', 'metal']).default('auto'),
+  /** Smearing (`metal`) or fixed occupations (`insulator`); `auto`: fixed only for structures known to be gapped (electronic-defaults.ts). */
+  electronicType: z.enum(ELECTRONIC_TYPES).default('auto'),
+  /** Spin polarisation: `collinear`, `none`, or `auto` (collinear for smeared runs with open-shell d / f elements). */
+  magnetism: z.enum(MAGNETISM_MODES).default('auto'),
   /** The code's parameter overrides (pw.x: namelists), applied after the protocol; checked by the code's schema. */
   parameters: z.unknown().optional(),
   /** Name of a pseudopotential family under the worker's pseudo directory. */
@@ -117,6 +120,15 @@ export interface CalculationResult<R extends CodeResult = CodeResult> {
   attempts: AttemptRecord[];
   artifacts: ArtifactRef[];
   remoteFolder: RemoteFolder;
+}
+
+/**
+ * Core-seconds a calculation used: the job wall time of every attempt (those repaired and restarted too) times the
+ * MPI ranks it was given (an attempt the memory rule ran on fewer ranks counts at the full number). A job that
+ * reported no wall time counts 0.
+ */
+export function coreSeconds(result: Pick<CalculationResult, 'attempts'>, mpiRanks: number): number {
+  return result.attempts.reduce((sum, a) => sum + (a.job.wallSeconds ?? 0), 0) * mpiRanks;
 }
 
 /** zod's issues as one line per field: `structure.sites.0.species: must be an element symbol`. */

@@ -1,5 +1,6 @@
 /**
- * Chemical elements: symbols, standard atomic weights and a coarse "is a metal" classification.
+ * Chemical elements: symbols, standard atomic weights, a coarse "is a metal" classification, the oxidation states
+ * of textbook ionic compounds and the initial magnetic moments of spin-polarised runs.
  *
  * Masses are IUPAC standard atomic weights (abridged to at most 4 decimals; for elements with an
  * interval the conventional value is used). For the radioactive elements without a standard atomic
@@ -57,9 +58,8 @@ export function atomicMass(sym: string): number {
 /**
  * Elements that are metals as elemental solids: alkali and alkaline-earth metals, the transition
  * metals (groups 3-12), lanthanides and actinides, and the post-transition metals Al, Ga, In, Sn,
- * Tl, Pb, Bi. Used by the "metal iff every element is metallic" heuristic of the input builders; it
- * says nothing about compounds (MgB2 is a metal, NaCl is not) — callers should state the
- * electronic type when they know it.
+ * Tl, Pb, Bi. It says nothing about compounds (MgB2 is a metal, NaCl is not): see `expectsGap` in
+ * ../electronic-defaults.ts for the rule that uses it.
  */
 export const METALLIC_ELEMENTS: ReadonlySet<ElementSymbol> = new Set<ElementSymbol>([
   // alkali
@@ -80,4 +80,39 @@ export const METALLIC_ELEMENTS: ReadonlySet<ElementSymbol> = new Set<ElementSymb
 
 export function isMetallicElement(sym: string): boolean {
   return isElement(sym) && METALLIC_ELEMENTS.has(sym);
+}
+
+/**
+ * The one oxidation state of the ions of textbook ionic and covalent insulators: cations of the alkali (+1) and
+ * alkaline-earth (+2) metals, Zn and Cd (+2), Al, Ga and In (+3); anions C, Si, Ge (−4: Al4C3, Mg2Si), the
+ * pnictogens N, P, As, Sb (−3), the chalcogens O, S, Se, Te (−2) and the halogens F, Cl, Br, I (−1). Elements
+ * with several common states (transition metals, Sn, Tl, Pb, H, B, ...) have none.
+ */
+export const SINGLE_OXIDATION_STATES: Readonly<Partial<Record<ElementSymbol, number>>> = {
+  Li: 1, Na: 1, K: 1, Rb: 1, Cs: 1,
+  Be: 2, Mg: 2, Ca: 2, Sr: 2, Ba: 2, Zn: 2, Cd: 2,
+  Al: 3, Ga: 3, In: 3,
+  C: -4, Si: -4, Ge: -4,
+  N: -3, P: -3, As: -3, Sb: -3,
+  O: -2, S: -2, Se: -2, Te: -2,
+  F: -1, Cl: -1, Br: -1, I: -1,
+};
+
+/**
+ * Initial magnetic moments (μB per atom) of a spin-polarised start: those of aiida-quantumespresso's
+ * `workflows/protocols/magnetization.yaml` (the table its `get_magnetization` reads): 5 for the transition metals
+ * of groups 3 to 9 and Ni, Pt, for La, Ce, Gd, Lu and Ac to Np; 7 for the other lanthanides but Yb, and Pu.
+ * Elements not listed have 0 there (closed shells: Cu, Zn, Pd, Ag, Au, Yb, main-group elements).
+ */
+const INITIAL_MAGNETIC_MOMENTS: Readonly<Partial<Record<ElementSymbol, number>>> = {
+  Sc: 5, Ti: 5, V: 5, Cr: 5, Mn: 5, Fe: 5, Co: 5, Ni: 5,
+  Y: 5, Zr: 5, Nb: 5, Mo: 5, Tc: 5, Ru: 5, Rh: 5,
+  Hf: 5, Ta: 5, W: 5, Re: 5, Os: 5, Ir: 5, Pt: 5,
+  La: 5, Ce: 5, Pr: 7, Nd: 7, Pm: 7, Sm: 7, Eu: 7, Gd: 5, Tb: 7, Dy: 7, Ho: 7, Er: 7, Tm: 7, Lu: 5,
+  Ac: 5, Th: 5, Pa: 5, U: 5, Np: 5, Pu: 7,
+};
+
+/** The initial magnetic moment of an element, μB per atom (0: starts without one). */
+export function initialMagneticMoment(sym: string): number {
+  return (isElement(sym) && INITIAL_MAGNETIC_MOMENTS[sym]) || 0;
 }

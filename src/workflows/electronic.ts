@@ -4,16 +4,18 @@
  * charge density; the k-path, dos.x / projwfc.x and the analyses are activities; arrays go to the artifact
  * store and only references come back.
  */
-import { type ActivityOptions, ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { type ActivityOptions, ApplicationFailure, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.ts';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { CalculationInput } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import type { PwParameters } from '../domain/codes/qe/inputs.ts';
+import { dosWindow } from '../domain/codes/qe/postprocess.ts';
 import { executorTaskQueue, type ExecutorSpec } from '../domain/jobs.ts';
 import { onExecutorQueue } from './local-host.ts';
 import { executePwCalculation } from './pw-calculation.ts';
 import { clusterActivities, runClusterJob } from './cluster-jobs.ts';
+import { PATCHES } from './patches.ts';
 
 /** Short analysis activities (k-path, dos.x / projwfc.x beside the worker, analyses, figures). */
 const ANALYSIS_WORK: ActivityOptions = {
@@ -87,7 +89,7 @@ export async function runDos(o: {
     workflowId: o.childId,
     args: [{ ...o.base, calculation: 'nscf', kpoints: { mesh }, parent: chargeDensityOf(o.scf), parameters }],
   });
-  const window = { emin: -20, emax: 20, deltaE: 0.02 };
+  const window = patched(PATCHES.dosWindowAtReference) ? dosWindow(o.scf.outputs) : { emin: -20, emax: 20, deltaE: 0.02 };
   const executor = o.base.executor ?? { kind: 'local' };
   if (executor.kind === 'local') {
     const local = analysisWorkNear(executor);

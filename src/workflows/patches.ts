@@ -15,4 +15,6 @@ export const PATCHES = {
   localJobsOnTheirHost: 'local-jobs-on-their-host',
   /** 0.3.0: a cancelled plan ends cancelled (after its steps' children and jobs are), not failed. */
   planCancelled: 'plan-cancelled-not-failed',
+  /** 0.3.0: the DOS window is ±20 eV around the scf's Fermi level (or highest occupied level), not −20..20 eV absolute. */
+  dosWindowAtReference: 'dos-window-at-scf-reference',
 } as const;

@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, executeChild, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
-import { CalculationFieldsSchema, checkedByCode, describeZodError } from '../domain/calculation.ts';
+import { CalculationFieldsSchema, checkedByCode, coreSeconds, describeZodError } from '../domain/calculation.ts';
 import { QE_PW_ID, type PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { PROTOCOLS } from '../domain/codes/qe/protocols.ts';
 import { relaxVerdict, type RelaxVerdict } from '../domain/relax.ts';
@@ -43,6 +43,8 @@ export interface RelaxResult extends PwCalculationResult {
     latticeAfter: Mat3;
     initialRelaxWorkflowId?: string;
     iterations: RelaxIteration[];
+    /** Of every calculation of the loop (the initial relaxation and each iteration, all their attempts); absent in results of releases before 0.3.0. */
+    coreSeconds?: number;
   };
 }
 
@@ -57,10 +59,14 @@ export async function relax(raw: RelaxInput): Promise<RelaxResult> {
   const base = { ...common, analysis: 'relax', calculation: 'vc-relax' as const };
 
   let structure = input.structure;
+  // (a result value only: what a replay computes is unchanged, so no patch)
+  let spent = 0;
+  const account = (r: PwCalculationResult) => (spent += coreSeconds(r, input.resources.mpiRanks));
   let initialRelaxWorkflowId: string | undefined;
   if (initialRelax) {
     initialRelaxWorkflowId = `${workflowId}-initial`;
     const first = await executePwCalculation({ workflowId: initialRelaxWorkflowId, args: [{ ...base, structure, protocol: 'fast' }] });
+    account(first);
     structure = first.finalStructure;
   }
 
@@ -71,6 +77,7 @@ export async function relax(raw: RelaxInput): Promise<RelaxResult> {
   for (let iteration = 1; iteration <= maxIterations; iteration++) {
     const childId = `${workflowId}-full-${iteration}`;
     last = await executePwCalculation({ workflowId: childId, args: [{ ...base, structure, kpoints: { mesh: kMesh } }] });
+    account(last);
     const verdict = relaxVerdict({
       protocol: input.protocol,
       latticeBefore: structure.lattice,
@@ -84,10 +91,10 @@ export async function relax(raw: RelaxInput): Promise<RelaxResult> {
     structure = last.finalStructure;
     kMesh = nextKMesh;
     if (verdict.converged) {
-      return { ...last, relax: { latticeBefore: input.structure.lattice, latticeAfter: structure.lattice, initialRelaxWorkflowId, iterations } };
+      return { ...last, relax: { latticeBefore: input.structure.lattice, latticeAfter: structure.lattice, initialRelaxWorkflowId, iterations, coreSeconds: spent } };
     }
   }
-  const partial: RelaxResult = { ...last!, relax: { latticeBefore: input.structure.lattice, latticeAfter: structure.lattice, initialRelaxWorkflowId, iterations } };
+  const partial: RelaxResult = { ...last!, relax: { latticeBefore: input.structure.lattice, latticeAfter: structure.lattice, initialRelaxWorkflowId, iterations, coreSeconds: spent } };
   throw ApplicationFailure.nonRetryable(
     `relaxation not converged after ${maxIterations} full iterations: ${iterations.at(-1)!.reason}`,
     'RelaxNotConverged',

@@ -8,8 +8,8 @@ import { ApplicationFailure, executeChild, upsertSearchAttributes, workflowInfo 
 import { z } from 'zod';
 import type { BandsAnalysis, DosAnalysis, KPathInfo } from '../activities/analysis.ts';
 import type { ArtifactRef } from '../domain/artifacts.ts';
-import { gapCharacter } from '../domain/analysis/bandgap.ts';
-import { checkedByCode, describeZodError } from '../domain/calculation.ts';
+import { gapCharacter, reportedBandGap } from '../domain/analysis/bandgap.ts';
+import { checkedByCode, coreSeconds, describeZodError } from '../domain/calculation.ts';
 import type { PwCalculationResult } from '../domain/codes/qe/pw.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../domain/search-attributes.ts';
 import { cellFormula, cellParameters, volume } from '../domain/structure/lattice.ts';
@@ -51,9 +51,13 @@ export interface AnalysisResults {
   latticeBefore: LatticeSummary;
   latticeAfter: LatticeSummary;
   totalEnergyEv?: number;
+  /** The scf's, when spin-polarised: μB per cell. */
+  totalMagnetizationBohrMag?: number;
+  absoluteMagnetizationBohrMag?: number;
   /** From the band structure when computed, otherwise from the scf's levels. */
   bandGapEv?: number;
   bandGapCharacter?: 'direct' | 'indirect' | 'metal';
+  /** Where bandGapEv came from: the band structure, the scf's k-mesh, or none. */
   bandGapSource: string;
   vbm?: BandsAnalysis['gap']['vbm'];
   cbm?: BandsAnalysis['gap']['cbm'];
@@ -61,6 +65,7 @@ export interface AnalysisResults {
   /** Where energies in the figure are measured from. */
   energyReference?: { kind: 'vbm' | 'fermi'; energyEv: number };
   effectiveMasses?: BandsAnalysis['gap']['effectiveMasses'];
+  /** Core-hours of the pw.x calculations: every attempt's wall time × MPI ranks, the relaxation's iterations included (not dos.x / projwfc.x). */
   cpuHours: number;
   steps: { name: string; workflowId?: string; attempts: number; exitCode: number; handlers: string[] }[];
   bands?: BandsAnalysis;
@@ -86,17 +91,19 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
   const record = (name: string, childId: string, r: PwCalculationResult) =>
     steps.push({ name, workflowId: childId, attempts: r.attempts.length, exitCode: r.exitCode, handlers: r.attempts.flatMap((a) => (a.decision.handler ? [a.decision.handler] : [])) });
   const notes: string[] = [];
+  // Every attempt of every calculation, not the last attempt's own CPU time. (Result values only: what a replay
+  // computes is unchanged, so no patch.)
   let cpuSeconds = 0;
-  const account = (r: PwCalculationResult) => {
-    cpuSeconds += (r.outputs.cpuTimeSeconds ?? r.outputs.wallTimeSeconds ?? 0) * common.resources.mpiRanks;
-  };
+  const account = (r: PwCalculationResult) => (cpuSeconds += coreSeconds(r, common.resources.mpiRanks));
 
   let structure = input.structure;
   if (includeRelax) {
     const id = `${workflowId}-relax`;
     const r: RelaxResult = await executeChild(relax, { workflowId: id, args: [{ ...common, structure, maxIterations, initialRelax }] });
     record('relax', id, r);
-    account(r);
+    // all the loop's calculations (a relax result of a release before 0.3.0 has only its last one)
+    if (r.relax.coreSeconds !== undefined) cpuSeconds += r.relax.coreSeconds;
+    else account(r);
     structure = r.finalStructure;
   }
 
@@ -133,9 +140,10 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     figure = await analysisWorkNear(input.executor).renderBandsDos({ bands: bands.bands, dos: dos?.dos, title: `${formula}${gapText}`, artifactPrefix: `${workflowId}/figure` });
   }
 
-  const gapFromBands = bands?.gap.kind === 'insulator' ? bands.gap.gapEv : undefined;
+  // (result values only: what a replay computes is unchanged, so no patch)
+  const gap = reportedBandGap(bands && { gap: bands.gap, description: `${path!.variant} path (${bands.nKpoints} k-points)` }, scf.outputs);
   const character = bands ? gapCharacter(bands.gap) : undefined;
-  if (!bands && scf.outputs.bandGapEv !== undefined) notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
+  if (gap.from === 'scf') notes.push('band gap from the scf k-mesh only: a mesh can miss the band edges');
   return {
     workflowId,
     formula,
@@ -143,9 +151,11 @@ export async function standardAnalysis(raw: StandardInput): Promise<AnalysisResu
     latticeBefore: summarize(input.structure.lattice),
     latticeAfter: summarize(structure.lattice),
     totalEnergyEv: scf.outputs.totalEnergyEv,
-    bandGapEv: gapFromBands ?? (bands?.gap.kind === 'metal' ? 0 : scf.outputs.bandGapEv),
+    totalMagnetizationBohrMag: scf.outputs.totalMagnetizationBohrMag,
+    absoluteMagnetizationBohrMag: scf.outputs.absoluteMagnetizationBohrMag,
+    bandGapEv: gap.gapEv,
     bandGapCharacter: character,
-    bandGapSource: bands ? `band structure along ${path!.variant} path (${bands.nKpoints} k-points)` : 'scf k-mesh HOMO/LUMO',
+    bandGapSource: gap.source,
     vbm: bands?.gap.vbm,
     cbm: bands?.gap.cbm,
     fermiEnergyEv: bands?.gap.fermiEnergyEv ?? scf.outputs.fermiEnergyEv ?? dos?.fermiEnergyEv,

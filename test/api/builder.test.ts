@@ -7,6 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, ErrorRecoveryStrategy, Workflow, WorkflowBuilder, type ProgressUpdate } from '../../src/client.ts';
 import { toCSV } from '../../src/api/exporters.ts';
+import { CalculationInputSchema } from '../../src/domain/calculation.ts';
+import { calculationInputForStep } from '../../src/domain/plan/steps.ts';
 import { structureFromPymatgen } from '../../src/api/materials-project.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
 import { recordHistory } from '../support/histories.ts';
@@ -49,6 +51,13 @@ describe('WorkflowBuilder.build(): impossible or unsupported plans fail before a
     ]);
     expect(wf.plan.recovery.strategy).toBe('fail_fast');
     expect(wf.workflowId).toMatch(/^relax-scf-Si2-[0-9a-f]{8}$/);
+  });
+  it("withMagnetism reaches every step's calculation input; without it the steps keep their default (auto)", async () => {
+    const wf = await new WorkflowBuilder().fromStructure('Fe').relax().scf().withMagnetism('none').build();
+    expect(wf.plan.magnetism).toBe('none');
+    for (const step of wf.plan.steps) expect(calculationInputForStep(wf.plan, step, {}).magnetism).toBe('none');
+    const plain = await si().scf().build();
+    expect(CalculationInputSchema.parse(calculationInputForStep(plain.plan, plain.plan.steps[0]!, {})).magnetism).toBe('auto');
   });
   it('fromMaterialsProject without an API key says how to get one', async () => {
     const saved = process.env.MP_API_KEY;

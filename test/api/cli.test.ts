@@ -2,7 +2,7 @@
  * The `crystalmath` CLI as a user runs it: a subprocess, on the suite's Temporal server, with real pw.x.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -56,6 +56,9 @@ describe('crystalmath CLI', () => {
     const bad = cli('run', '--structure', 'Si', '--protocol', 'ultra');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--protocol: Invalid option: expected one of "fast"\|"moderate"\|"precise"/);
+    const spin = cli('run', '--structure', 'Fe', '--magnetism', 'noncollinear');
+    expect(spin.code).toBe(2);
+    expect(spin.stderr).toMatch(/--magnetism: Invalid option: expected one of "auto"\|"none"\|"collinear"/);
     const missing = cli('run', '--structure', 'nowhere.cif');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--structure: "nowhere.cif" is neither a file nor a built-in structure/);
@@ -67,6 +70,23 @@ describe('crystalmath CLI', () => {
     expect(oddStrains.stderr).toMatch(/--num-strains: must be even/);
     expect(cli('export', 'x', '--format', 'xml').stderr).toMatch(/--format: Invalid option/);
     expect(cli('list', '--limit', '0').code).toBe(2);
+  });
+
+  it('run on bcc Fe prints the moment of its spin-polarised scf, and the CSV export has it', () => {
+    // A family with quantum-espresso-data's LDA ultrasoft Fe (the default family has no Fe), in the CLI's pseudo dir.
+    const upf = '/usr/share/espresso/pseudo/Fe.pz-nd-rrkjus.UPF';
+    const family = join(settings.dataDir, 'pseudos', 'test-fe');
+    mkdirSync(family, { recursive: true });
+    copyFileSync(upf, join(family, 'Fe.pz-nd-rrkjus.UPF'));
+    writeFileSync(join(family, 'family.json'), JSON.stringify({ name: 'test-fe', functional: 'PZ', elements: { Fe: { file: 'Fe.pz-nd-rrkjus.UPF', ecutwfc: 30, ecutrho: 240 } } }));
+    const r = cli('run', '--structure', 'Fe', '--analysis', 'scf', '--protocol', 'fast', '--pseudo-family', 'test-fe');
+    expect(r.code, r.stderr).toBe(0);
+    const moment = /magnetization:\s+(\d+\.\d+) μB\/cell total, (\d+\.\d+) μB\/cell absolute/.exec(r.stdout);
+    expect(moment, r.stdout).not.toBeNull();
+    expect(Number(moment![1])).toBeGreaterThan(2);
+    expect(Number(moment![1])).toBeLessThan(2.5);
+    const id = /workflow id:\s+(\S+)/.exec(r.stdout)![1]!;
+    expect(cli('export', id, '--format', 'csv').stdout).toMatch(/^Fe,scf,total_magnetization,2\.\d+,mu_B$/m);
   });
 
   describe('submit and cancel', () => {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StandardAnalysis } from '../../src/client.ts';
+import type { RelaxResult } from '../../src/workflows/relax.ts';
 import { HA_TO_EV } from '../../src/domain/units.ts';
 import { jobDirParts, safePathPart } from '../../src/domain/jobs.ts';
 import { startTestWorker, testSettings } from '../support/temporal.ts';
@@ -52,6 +53,7 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(r.bandGapEv).toBeCloseTo(cbm - vbm, 4);
     expect(r.bandGapEv!).toBeGreaterThan(0.3);
     expect(r.bandGapEv!).toBeLessThan(0.8);
+    expect(r.bandGapSource).toMatch(/^band structure along FCC path \(\d+ k-points\)$/);
 
     // The k-path, as stored with the band energies.
     const bands = JSON.parse(readFileSync(fileURLToPath(r.bands!.bands.uri), 'utf8'));
@@ -65,6 +67,21 @@ describe('StandardAnalysis on Si (real pw.x, dos.x, projwfc.x)', () => {
     expect(labels.join('-').replace(/-?\|-?/g, '|')).toMatch(/^Γ-X-W-K-Γ-L-U-W-L-K\|?U-X$/);
     expect(r.dos?.points).toBeGreaterThan(100);
     expect(r.steps.map((s) => s.name)).toEqual(['relax', 'scf', 'bands', 'nscf']);
+    // The DOS window is ±20 eV around the scf's highest occupied level (Si: fixed occupations), not absolute.
+    const scfOut = readFileSync(join(settings.workRoot, ...jobDirParts(`${r.workflowId}-scf`, 'pw', 1), 'pw.out'), 'utf8');
+    const homo = Number(/highest occupied, lowest unoccupied level \(ev\):\s+(\S+)/.exec(scfOut)![1]);
+    const dosIn = readFileSync(join(settings.workRoot, ...jobDirParts(r.workflowId, 'dos', 1), 'dos.in'), 'utf8');
+    expect(Number(/Emin\s*=\s*(\S+)/.exec(dosIn)![1])).toBeCloseTo(homo - 20, 2);
+    expect(Number(/Emax\s*=\s*(\S+)/.exec(dosIn)![1])).toBeCloseTo(homo + 20, 2);
+
+    // CPU hours: every attempt of every pw.x calculation, the relaxation's initial run and iterations included.
+    const childResult = (id: string) => env.client.workflow.getHandle(id).result() as Promise<RelaxResult>;
+    const relaxLoop = (await childResult(`${r.workflowId}-relax`)).relax;
+    const calculations = [relaxLoop.initialRelaxWorkflowId!, ...relaxLoop.iterations.map((i) => i.workflowId), ...r.steps.slice(1).map((s) => s.workflowId!)];
+    expect(calculations.length).toBeGreaterThanOrEqual(5);
+    let wallSeconds = 0;
+    for (const id of calculations) for (const a of (await childResult(id)).attempts) wallSeconds += a.job.wallSeconds!;
+    expect(r.cpuHours * 3600).toBeCloseTo(wallSeconds, 6);
 
     // Files a scientist keeps: exports and the figure (valid PNG, SVG with axes, labels and band lines).
     const files = readdirSync(outputDir);

@@ -96,6 +96,22 @@ describe('calculation workflow: failures repaired by the pw.x handlers (real pw.
     expect(pwOutputs(result).insufficientBands).toBe(false);
   });
 
+  it('a metal run with fixed occupations (fcc Mg declared an insulator): band edges overlap, smearing from scratch', async () => {
+    // pw.x 6.7 converges it (2 electrons: no complaint about the count) with the lowest empty level 1.4 eV below the highest filled one.
+    const a = 4.53;
+    const mg: Structure = { lattice: [[0, a / 2, a / 2], [a / 2, 0, a / 2], [a / 2, a / 2, 0]], sites: [{ species: 'Mg', frac: [0, 0, 0] }] };
+    const result = await run({ structure: mg, electronicType: 'insulator' });
+    expect(result.ok).toBe(true);
+    const [first, second] = result.attempts;
+    expect(first!.exitCode).toBe(0);
+    expect(first!.decision.handler).toBe('handle_metal_with_fixed_occupations');
+    expect(first!.decision.changes).toEqual({ 'system.occupations': { from: 'fixed', to: 'smearing' } });
+    expect(second!.restartFrom).toBe('scratch');
+    expect(inputOf(second!.workDir).system).toMatchObject({ occupations: 'smearing', smearing: 'cold', degauss: 0.0275 });
+    expect(result.attempts).toHaveLength(2);
+    expect(pwOutputs(result)).toMatchObject({ occupations: 'smearing', fermiEnergyEv: expect.any(Number) });
+  });
+
   it('710 (not converged but scf_must_converge false): finishes with the warning, no restart', async () => {
     const result = await run({ parameters: { electrons: { electron_maxstep: 1, scf_must_converge: false } } });
     expect(result.ok).toBe(true);

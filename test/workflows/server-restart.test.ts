@@ -93,7 +93,7 @@ describe('a dev-server restart in the middle of a workflow', () => {
     const types = (history.events ?? []).map((e) => e.eventType);
     expect(history.events?.[0]?.workflowExecutionStartedEventAttributes).toBeTruthy();
     const scheduled = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
-    expect(scheduled).toEqual(['prepareCalculation', 'startJob', 'waitForJob', 'parseCalculation']);
+    expect(scheduled).toEqual(['localHostTaskQueue', 'prepareCalculation', 'startJob', 'waitForJob', 'parseCalculation']);
     expect(types.length).toBeGreaterThan(10);
   });
 });

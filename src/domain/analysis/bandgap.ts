@@ -511,6 +511,22 @@ export function energyReference(result: BandGapResult): EnergyReference {
   return result.reference;
 }
 
+/**
+ * The band gap an analysis reports and where it really comes from: the band structure when it decides (an
+ * insulator's CBM − VBM along the path; 0 for a metal), else the scf's own levels on its k-mesh (no bands run, or
+ * a path without an empty band), else none.
+ */
+export function reportedBandGap(
+  path: { gap: { kind: BandGapResult['kind']; gapEv?: number }; description: string } | undefined,
+  scf: { bandGapEv?: number },
+): { gapEv?: number; from: 'band structure' | 'scf' | 'none'; source: string } {
+  if (path?.gap.kind === 'metal') return { gapEv: 0, from: 'band structure', source: `band structure along ${path.description}: a metal` };
+  if (path?.gap.gapEv !== undefined) return { gapEv: path.gap.gapEv, from: 'band structure', source: `band structure along ${path.description}` };
+  const why = path ? ' (the band structure has no empty band)' : '';
+  if (scf.bandGapEv !== undefined) return { gapEv: scf.bandGapEv, from: 'scf', source: `scf k-mesh HOMO/LUMO${why}` };
+  return { from: 'none', source: `none: no gap from the scf k-mesh${path ? ' nor from the band structure' : ''}` };
+}
+
 /** The gap's character as people say it: a metal, or a direct / indirect gap. */
 export function gapCharacter(gap: { kind: BandGapResult['kind']; direct?: boolean }): 'metal' | 'direct' | 'indirect' {
   return gap.kind === 'metal' ? 'metal' : gap.direct ? 'direct' : 'indirect';

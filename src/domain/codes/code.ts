@@ -15,6 +15,7 @@
  */
 import type { z } from 'zod';
 import type { CalculationType } from '../calculation-types.ts';
+import type { ElectronicType, Magnetism } from '../electronic-defaults.ts';
 import type { ProtocolName } from '../protocols.ts';
 import type { Structure } from '../structure/structure.ts';
 import type { CodeParameters, ParameterChanges, ParameterEdit } from './parameters.ts';
@@ -42,6 +43,9 @@ export interface CodeResult {
   /** The gap on the run's own k-points (a mesh can miss the band edges). */
   bandGapEv?: number;
   pressureKbar?: number;
+  /** Spin-polarised runs: the cell's total and absolute magnetisation, Bohr magnetons (μB). */
+  totalMagnetizationBohrMag?: number;
+  absoluteMagnetizationBohrMag?: number;
   wallTimeSeconds?: number;
   cpuTimeSeconds?: number;
 }
@@ -57,7 +61,9 @@ export interface CodeInputRequest {
   kpoints?: { mesh: [number, number, number]; offset?: [0 | 1, 0 | 1, 0 | 1] } | { distance: number };
   /** A band-structure path as crystal_b vertices [label, [x, y, z], points to the next vertex]. */
   kpath?: readonly (readonly [string, readonly [number, number, number], number])[];
-  electronicType: 'auto' | 'insulator' | 'metal';
+  electronicType: ElectronicType;
+  /** Spin polarisation; absent in requests of activities scheduled before it existed (then 'auto'). */
+  magnetism?: Magnetism;
   walltimeSeconds: number;
   /**
    * The input's pseudopotential family, when the code uses one (`pseudopotentials: 'family'`): its description,

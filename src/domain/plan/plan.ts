@@ -8,6 +8,7 @@ import { StructureSchema } from '../structure/schema.ts';
 import { STEP_TYPES } from '../calculation-types.ts';
 import { CODE_NAMES } from '../codes/catalog.ts';
 import { PROTOCOL_NAMES } from '../protocols.ts';
+import { MAGNETISM_MODES } from '../electronic-defaults.ts';
 
 
 /** The seed's ResourceRequirements. */
@@ -54,6 +55,8 @@ export const WorkflowPlanSchema = z
     protocol: z.enum(PROTOCOL_NAMES).default('moderate'),
     /** Pseudopotential family (plane-wave codes) under the worker's pseudo directory. */
     pseudoFamily: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a family name (letters, digits, . _ -)').default('qe-debian-lda'),
+    /** Spin polarisation of every calculation (see CalculationFieldsSchema); absent: theirs, `auto`. */
+    magnetism: z.enum(MAGNETISM_MODES).optional(),
     cluster: z.string().min(1).default('local'),
     recovery: RecoveryPolicySchema.default({ strategy: 'adaptive', maxAttempts: 5, rules: [] }),
     outputDir: z.string().min(1).optional(),

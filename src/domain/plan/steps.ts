@@ -138,6 +138,7 @@ export function calculationInputForStep(
     calculation,
     protocol: step.protocol ?? plan.protocol,
     pseudoFamily: plan.pseudoFamily,
+    ...(plan.magnetism ? { magnetism: plan.magnetism } : {}),
     parameters: pwOverridesFor(step),
     recovery: step.recovery ?? plan.recovery,
     analysis: step.type,

@@ -175,6 +175,7 @@ export function toPwdWithExtensions(input: StepsOrPlan, opts: ExtensionOptions):
         ? {
             ...(plan.name !== undefined ? { name: plan.name } : {}),
             protocol_level: plan.protocol,
+            ...(plan.magnetism !== undefined ? { magnetism: plan.magnetism } : {}),
             cluster: plan.cluster,
             error_recovery: plan.recovery.strategy,
             max_attempts: plan.recovery.maxAttempts,

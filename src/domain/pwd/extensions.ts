@@ -13,6 +13,7 @@ import { CODE_NAMES } from '../codes/catalog.ts';
 import { StructureSourceSchema } from '../plan/plan.ts';
 import type { StepResources, WorkflowStep } from '../plan/plan.ts';
 import { PROTOCOL_NAMES } from '../protocols.ts';
+import { MAGNETISM_MODES } from '../electronic-defaults.ts';
 import { RECOVERY_STRATEGIES } from '../recovery/strategy.ts';
 
 export const PwdResourcesSchema = z.strictObject({
@@ -48,6 +49,7 @@ export type PwdFunctionExtension = z.output<typeof PwdFunctionExtensionSchema>;
 export const PwdPlanExtensionSchema = z.strictObject({
   name: z.string().min(1).max(200).optional(),
   protocol_level: z.enum(PROTOCOL_NAMES),
+  magnetism: z.enum(MAGNETISM_MODES).optional(),
   cluster: z.string().min(1),
   error_recovery: z.enum(RECOVERY_STRATEGIES),
   max_attempts: z.number().int().min(1).max(20),

@@ -192,6 +192,7 @@ export function importPwd(json: unknown, extensions?: unknown): PwdImport {
         ...(p?.structure_source !== undefined ? { structureSource: p.structure_source } : {}),
         ...(p ? { protocol: p.protocol_level, cluster: p.cluster, recovery: { strategy: p.error_recovery, maxAttempts: p.max_attempts } } : {}),
         ...(p?.output_dir !== undefined ? { outputDir: p.output_dir } : {}),
+        ...(p?.magnetism !== undefined ? { magnetism: p.magnetism } : {}),
         steps,
       });
     }

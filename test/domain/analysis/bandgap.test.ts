@@ -7,6 +7,7 @@ import {
   alignEnergies,
   analyzeBandGap,
   energyReference,
+  reportedBandGap,
   type BandGapResult,
 } from '../../../src/domain/analysis/bandgap.ts';
 import { bandsPathDistances, buildPwBandsInput, parsePwBands, type KPathVertex, type PwBands } from '../../../src/domain/codes/qe/bands.ts';
@@ -126,6 +127,19 @@ describe('analyzeBandGap: synthetic bands', () => {
     const noEmpty = analyzeBandGap({ eigenvaluesEv: [[0, 1]], nElectrons: 4 });
     expect(noEmpty.cbm).toBeUndefined();
     expect(noEmpty.notes.join(' ')).toMatch(/no empty band/);
+  });
+});
+
+describe('reportedBandGap: the gap and where it really came from', () => {
+  const path = (gap: { kind: 'insulator' | 'metal'; gapEv?: number }) => ({ gap, description: 'FCC path (61 k-points)' });
+  it('the band structure when it decides: an insulator with an empty band, or a metal', () => {
+    expect(reportedBandGap(path({ kind: 'insulator', gapEv: 0.47 }), { bandGapEv: 0.6 })).toEqual({ gapEv: 0.47, from: 'band structure', source: 'band structure along FCC path (61 k-points)' });
+    expect(reportedBandGap(path({ kind: 'metal' }), { bandGapEv: 0.6 })).toMatchObject({ gapEv: 0, from: 'band structure', source: expect.stringMatching(/a metal$/) });
+  });
+  it("the scf's k-mesh when the path has no empty band or there is no band structure, and says so", () => {
+    expect(reportedBandGap(path({ kind: 'insulator' }), { bandGapEv: 0.6 })).toEqual({ gapEv: 0.6, from: 'scf', source: 'scf k-mesh HOMO/LUMO (the band structure has no empty band)' });
+    expect(reportedBandGap(undefined, { bandGapEv: 0.6 })).toEqual({ gapEv: 0.6, from: 'scf', source: 'scf k-mesh HOMO/LUMO' });
+    expect(reportedBandGap(undefined, {})).toEqual({ from: 'none', source: 'none: no gap from the scf k-mesh' });
   });
 });
 

@@ -47,6 +47,7 @@ export const PLANS: Record<string, WorkflowPlan> = {
     structure: MOS2,
     structureSource: { kind: 'file', path: 'structures/MoS2.cif' },
     protocol: 'fast',
+    magnetism: 'collinear',
     cluster: 'beefcake2',
     recovery: { strategy: 'retry', maxAttempts: 3 },
     outputDir: '/scratch/mos2',

@@ -163,6 +163,7 @@ describe('PW_HANDLERS', () => {
       ['handle_relax_recoverable_ionic_convergence_error', 560, [500, 502, 520, 521]],
       ['handle_vcrelax_recoverable_fft_significant_volume_contraction_error', 555, [542]],
       ['handle_relax_recoverable_electronic_convergence_error', 550, [510, 511]],
+      ['handle_metal_with_fixed_occupations', 430, [0, 410, 531, 710]],
       ['handle_electronic_convergence_warning', 420, [710]],
       ['handle_electronic_convergence_not_reached', 410, [410]],
       ['sanity_check_insufficient_bands', 0, [0]],
@@ -398,6 +399,35 @@ describe('handlePwResult: ionic handlers', () => {
     delete params.electrons!.mixing_beta;
     const r = expectRestart(handlePwResult(ctxFor('relax', result(510, relaxed), { parameters: params })));
     expect(r.changes['electrons.mixing_beta']).toEqual({ from: 0.7, to: 0.56 });
+  });
+});
+
+describe('handlePwResult: handle_metal_with_fixed_occupations', () => {
+  const fixed = parametersFor('scf', { system: { occupations: 'fixed' } });
+  const overlap = { metallicWithFixedOccupations: true, highestOccupiedEv: 3.9776, lowestUnoccupiedEv: 2.5706 };
+
+  it("overlapping band edges (exit 0, 410 or 710) or 531 under fixed occupations: smearing, from scratch", () => {
+    for (const [code, extra] of [[0, overlap], [410, overlap], [710, overlap], [531, {}]] as const) {
+      const r = expectRestart(handlePwResult(ctxFor('scf', result(code, extra), { parameters: fixed })));
+      expect(r.handler, String(code)).toBe('handle_metal_with_fixed_occupations');
+      expect(r.restartFrom).toBe('scratch');
+      expect(r.overrides).toEqual({ system: { occupations: 'smearing' } });
+      expect(r.changes).toEqual({ 'system.occupations': { from: 'fixed', to: 'smearing' } });
+      expect(r.message).toMatch(code === 531 ? /charge is wrong/ : /2\.5706 eV\) lies below the highest occupied one \(3\.9776 eV\)/);
+    }
+  });
+
+  it("occupations unset are pw.x's fixed ones", () => {
+    const unset = parametersFor('scf');
+    delete unset.system!.occupations;
+    expect(handlePwResult(ctxFor('scf', result(531), { parameters: unset }))?.handler).toBe('handle_metal_with_fixed_occupations');
+  });
+
+  it('declines with smearing, or without the overlap: the other handlers take the exit code', () => {
+    expect(handlePwResult(ctxFor('scf', result(0, overlap)))).toBeUndefined();
+    expect(handlePwResult(ctxFor('scf', result(531)))).toBeUndefined();
+    expect(handlePwResult(ctxFor('scf', result(0, { metallicWithFixedOccupations: false }), { parameters: fixed }))).toBeUndefined();
+    expect(handlePwResult(ctxFor('scf', result(410), { parameters: fixed }))?.handler).toBe('handle_electronic_convergence_not_reached');
   });
 });
 

@@ -9,6 +9,8 @@ import type { PwInputRequest } from '../../../src/domain/codes/qe/inputs.ts';
 import { PROTOCOLS } from '../../../src/domain/codes/qe/protocols.ts';
 import { DEBIAN_QE_EXAMPLES_FAMILY } from '../../../src/domain/codes/qe/pseudos.ts';
 import type { PseudoFamily } from '../../../src/domain/codes/qe/pseudos.ts';
+import { parsePwOutput } from '../../../src/domain/codes/qe/parse.ts';
+import { builtinStructure } from '../../../src/domain/structure/builtins.ts';
 import { kMeshFromDistance } from '../../../src/domain/structure/kpoints.ts';
 import type { Mat3, Structure } from '../../../src/domain/structure/structure.ts';
 
@@ -38,7 +40,13 @@ const AL: Structure = {
 
 const FAMILY: PseudoFamily = {
   ...DEBIAN_QE_EXAMPLES_FAMILY,
-  elements: { ...DEBIAN_QE_EXAMPLES_FAMILY.elements, Al: { file: 'Al.pz-vbc.UPF', ecutwfc: 20, ecutrho: 80 } },
+  elements: {
+    ...DEBIAN_QE_EXAMPLES_FAMILY.elements,
+    Al: { file: 'Al.pz-vbc.UPF', ecutwfc: 20, ecutrho: 80 },
+    Fe: { file: 'Fe.pz-nd-rrkjus.UPF', ecutwfc: 30, ecutrho: 240 },
+    Ti: { file: 'Ti.pz-sp-van_ak.UPF', ecutwfc: 30, ecutrho: 240 },
+    O: { file: 'O.pz-rrkjus.UPF', ecutwfc: 30, ecutrho: 240 },
+  },
 };
 
 const request = (over: Partial<PwInputRequest> = {}): PwInputRequest => ({
@@ -175,7 +183,7 @@ describe('buildPwInput: electronic type', () => {
     expect(buildPwInput(request({ structure: AL, electronicType: 'insulator' })).parameters.system!.occupations).toBe('fixed');
   });
 
-  it('a compound with one non-metal is treated as an insulator by auto', () => {
+  it('auto gives smearing to a metal with a non-metal (MgB2): fixed only for structures known to be gapped', () => {
     const mgb2: Structure = {
       lattice: [
         [3.083, 0, 0],
@@ -189,9 +197,45 @@ describe('buildPwInput: electronic type', () => {
       ],
     };
     const out = buildPwInput(request({ structure: mgb2 }));
-    expect(out.parameters.system).toMatchObject({ occupations: 'fixed', nat: 3, ntyp: 2, ecutwfc: 70, ecutrho: 280 });
+    expect(out.parameters.system).toMatchObject({ occupations: 'smearing', nat: 3, ntyp: 2, ecutwfc: 70, ecutrho: 280 });
     // 3 × 1e-5 is 0.000030000000000000004 in floating point: written rounded to 12 significant digits
     expect(out.text).toContain('etot_conv_thr = 0.00003\n');
+  });
+});
+
+describe('buildPwInput: magnetism', () => {
+  const FE = builtinStructure('Fe')!;
+  const valence = { Fe: 8, Ti: 4, O: 6, Si: 4 };
+  const system = (over: Partial<PwInputRequest>) => buildPwInput(request({ valenceElectrons: valence, ...over })).parameters.system!;
+
+  it("auto: bcc Fe (smearing, an open d shell) starts spin-polarised with aiida's 5 μB over its 8 valence electrons", () => {
+    const fe = system({ structure: FE });
+    expect(fe).toMatchObject({ occupations: 'smearing', nspin: 2, 'starting_magnetization(1)': 0.625 });
+  });
+
+  it('auto leaves Si and Al unpolarised, and an insulator too (fixed occupations and nspin 2 need tot_magnetization)', () => {
+    expect(system({})).not.toHaveProperty('nspin');
+    expect(system({ structure: AL })).not.toHaveProperty('nspin');
+    const fe = system({ structure: FE, electronicType: 'insulator' });
+    expect(fe).not.toHaveProperty('nspin');
+    expect(Object.keys(fe).filter((k) => k.startsWith('starting_magnetization'))).toEqual([]);
+  });
+
+  it("per species in pw.x's order: 0.1 for an element without a moment, at most 1 (5 μB over Ti's 4 electrons)", () => {
+    const tio: Structure = { lattice: [[4.2, 0, 0], [0, 4.2, 0], [0, 0, 4.2]], sites: [{ species: 'O', frac: [0.5, 0, 0] }, { species: 'Ti', frac: [0, 0, 0] }] };
+    expect(system({ structure: tio })).toMatchObject({ occupations: 'smearing', nspin: 2, 'starting_magnetization(1)': 0.1, 'starting_magnetization(2)': 1 });
+  });
+
+  it("'none' and 'collinear' win over auto; the user's overrides win over both", () => {
+    expect(system({ structure: FE, magnetism: 'none' })).not.toHaveProperty('nspin');
+    expect(system({ structure: AL, magnetism: 'collinear' })).toMatchObject({ nspin: 2, 'starting_magnetization(1)': 0.1 });
+    expect(system({ structure: FE, overrides: { system: { 'starting_magnetization(1)': -0.5 } } })).toMatchObject({ nspin: 2, 'starting_magnetization(1)': -0.5 });
+  });
+
+  it('collinear with fixed occupations needs tot_magnetization; a moment needs the valence charge', () => {
+    expect(buildError(request({ magnetism: 'collinear', valenceElectrons: valence }))).toMatch(/fixed occupations needs overrides\.system\.tot_magnetization/);
+    expect(system({ magnetism: 'collinear', overrides: { system: { tot_magnetization: 0 } } })).toMatchObject({ nspin: 2, occupations: 'fixed', tot_magnetization: 0 });
+    expect(buildError(request({ structure: FE }))).toMatch(/valence charge of Fe/);
   });
 });
 
@@ -314,7 +358,7 @@ describe('buildPwInput: request validation', () => {
 
   it('reports elements the family lacks', () => {
     const feo: Structure = { ...SI, sites: [{ species: 'Fe', frac: [0, 0, 0] }, { species: 'O', frac: [0.5, 0.5, 0.5] }] };
-    expect(buildError(request({ structure: feo }))).toBe('pseudo family qe-debian-lda has no pseudopotential for: Fe, O');
+    expect(buildError(request({ structure: feo, family: DEBIAN_QE_EXAMPLES_FAMILY }))).toBe('pseudo family qe-debian-lda has no pseudopotential for: Fe, O');
   });
 
   it('refuses an empty structure', () => {
@@ -407,6 +451,34 @@ describe('pw.x accepts what we write', () => {
       expect(output).toContain('JOB DONE');
       expect(output).toMatch(/number of k points=\s+\d+/);
       expect(output).toMatch(/^!\s+total energy\s+=\s+-15\.8\d+ Ry/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('pw.x runs the spin-polarised start we write', () => {
+  const FE_UPF = '/usr/share/espresso/pseudo/Fe.pz-nd-rrkjus.UPF'; // quantum-espresso-data, LDA (PZ) ultrasoft
+  it.skipIf(!existsSync(PW_X) || !existsSync(FE_UPF))('bcc Fe (built-in), fast protocol: ferromagnetic, about 2.2 μB per atom', () => {
+    // 30 / 240 Ry: the moment is within 0.01 μB of 45 / 360 Ry; the fast k-mesh (11x11x11) takes about 6 s on one core.
+    const family: PseudoFamily = { name: 'test-fe', functional: 'PZ', elements: { Fe: { file: 'Fe.pz-nd-rrkjus.UPF', ecutwfc: 30, ecutrho: 240 } } };
+    const dir = mkdtempSync(join(tmpdir(), 'crystalmath-pw-fe-'));
+    try {
+      writeFileSync(join(dir, 'Fe.pz-nd-rrkjus.UPF'), readFileSync(FE_UPF));
+      const input = buildPwInput({ structure: builtinStructure('Fe')!, calculation: 'scf', protocol: 'fast', family, pseudoDir: dir, outdir: join(dir, 'out'), prefix: 'fe', valenceElectrons: { Fe: 8 } });
+      writeFileSync(join(dir, 'pw.in'), input.text);
+      const run = spawnSync(PW_X, ['-in', 'pw.in'], { cwd: dir, env: { ...process.env, OMP_NUM_THREADS: '1' }, encoding: 'utf8', timeout: 120_000 });
+      expect(run.status, `${run.stdout}\n${run.stderr}`.slice(-3000)).toBe(0);
+      const r = parsePwOutput({
+        stdout: run.stdout,
+        xml: readFileSync(join(dir, 'out', 'fe.save', 'data-file-schema.xml'), 'utf8'),
+        schedulerOutOfWalltime: false,
+        parameters: input.parameters,
+      });
+      expect(r).toMatchObject({ exitCode: 0, spinPolarized: true, occupations: 'smearing' });
+      expect(r.totalMagnetizationBohrMag).toBeGreaterThan(2.0);
+      expect(r.totalMagnetizationBohrMag).toBeLessThan(2.5);
+      expect(r.absoluteMagnetizationBohrMag).toBeGreaterThanOrEqual(r.totalMagnetizationBohrMag!);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -89,6 +89,18 @@ describe('parsePwOutput without fixtures', () => {
     expect(parsePwOutput({ stdout: '', expectXml: false }).exitCode).toBe(312);
   });
 
+  it('fixed occupations with the lowest empty level below the highest filled one: flagged as a metal, with a warning', () => {
+    // The lines pw.x 6.7 printed for fcc Mg (2 electrons) with occupations = 'fixed' and nbnd = 5.
+    const stdout = (homo: number, lumo: number) =>
+      `     number of electrons       =         2.00\n     number of k points=    10\n\n     highest occupied, lowest unoccupied level (ev):     ${homo}    ${lumo}\n\n   JOB DONE.\n`;
+    const metal = parsePwOutput({ stdout: stdout(3.9776, 2.5706), expectXml: false });
+    expect(metal).toMatchObject({ occupations: 'fixed', highestOccupiedEv: 3.9776, lowestUnoccupiedEv: 2.5706, bandGapEv: 0, metallicWithFixedOccupations: true });
+    expect(metal.warnings).toContainEqual(expect.stringMatching(/lowest unoccupied level \(2\.5706 eV\) lies below the highest occupied one \(3\.9776 eV\): a metal/));
+    // a touch is not an overlap (graphene's Dirac point on the mesh)
+    expect(parsePwOutput({ stdout: stdout(5.1, 5.1), expectXml: false }).metallicWithFixedOccupations).toBe(false);
+    expect(parsePwOutput({ stdout: stdout(5.5, 6.6), expectXml: false }).metallicWithFixedOccupations).toBe(false);
+  });
+
   it('never throws on junk', () => {
     const r = parsePwOutput({ stdout: '%%%%%\n\u0000 garbage ATOMIC_POSITIONS (\nCELL_PARAMETERS\n', xml: '<a><b></a>' });
     expect(r.exitCode).toBe(305);

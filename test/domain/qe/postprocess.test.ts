@@ -1,7 +1,7 @@
 /** dos.x / projwfc.x inputs and executables, one place for the local run and the cluster job. */
 import { describe, expect, it } from 'vitest';
 import { ExecutableSchema } from '../../../src/domain/cluster-profile.ts';
-import { postprocessInput, qeToolExecutable } from '../../../src/domain/codes/qe/postprocess.ts';
+import { dosWindow, postprocessInput, qeToolExecutable } from '../../../src/domain/codes/qe/postprocess.ts';
 
 const exe = (v: unknown) => ExecutableSchema.parse(v);
 
@@ -12,6 +12,12 @@ describe('QE post-processing tools', () => {
     expect(dos.text).toMatch(/outdir\s*=\s*'\/scratch\/wf\/nscf\/pw\/1\/out'/);
     expect(dos.text).toMatch(/Emin\s*=\s*-20/i);
     expect(postprocessInput('projwfc', '/w', {}).program).toBe('projwfc.x');
+  });
+
+  it("the DOS window: ±20 eV around the scf's Fermi level, else its highest occupied level, else 0", () => {
+    expect(dosWindow({ fermiEnergyEv: 12.4936, highestOccupiedEv: 3 })).toEqual({ emin: -7.51, emax: 32.49, deltaE: 0.02 });
+    expect(dosWindow({ highestOccupiedEv: 6.2544 })).toEqual({ emin: -13.75, emax: 26.25, deltaE: 0.02 });
+    expect(dosWindow({})).toEqual({ emin: -20, emax: 20, deltaE: 0.02 });
   });
 
   it("a cluster's executable: the profile's own entry, else the tool beside its pw.x (serial, same modules)", () => {

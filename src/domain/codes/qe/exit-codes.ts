@@ -205,4 +205,12 @@ export const PW_SANITY_CHECKS = {
       'used; increase nbnd and restart from the charge density.',
     resultField: 'insufficientBands',
   },
+  /** Ours (aiida has no such check): found also on failed runs, where it explains the failure. */
+  METAL_WITH_FIXED_OCCUPATIONS: {
+    name: 'SANITY_METAL_WITH_FIXED_OCCUPATIONS',
+    message:
+      'Fixed occupations, but the lowest empty level lies below the highest occupied one on the k-points of the run: ' +
+      'the system is a metal (or semimetal), which fixed occupations cannot describe; use smearing.',
+    resultField: 'metallicWithFixedOccupations',
+  },
 } as const;

@@ -34,6 +34,10 @@
  *   550 handle_relax_recoverable_electronic_convergence_error 510, 511
  *                                                          electrons.mixing_beta × 0.8 (unset: 0.7); output
  *                                                          structure.                                   scratch
+ *   430 handle_metal_with_fixed_occupations      0, 410,  fixed occupations on a metal: pw.x's "charge is wrong"
+ *                                                531, 710 (531, odd electron counts) or band edges that overlap
+ *                                                          (`metallicWithFixedOccupations`): system.occupations =
+ *                                                          'smearing' (the protocol's smearing and degauss). scratch
  *   420 handle_electronic_convergence_warning    710      finish with exit code 710.
  *   410 handle_electronic_convergence_not_reached 410     electrons.mixing_beta × 0.8 (unset: 0.7).    full
  *     0 sanity_check_insufficient_bands          0        smearing and the highest band occupied (> 0.005):
@@ -56,6 +60,9 @@
  * - products are rounded to 12 significant digits (0.4 × 0.8 = 0.32, not 0.32000000000000006; 1e-3 × 0.1 = 1e-4,
  *   so the second BFGS failure of a vc-relax switches to damped dynamics as aiida's `> 1.0e-4` intends, where
  *   aiida's float arithmetic would reduce trust_radius_min a second time).
+ * - handle_metal_with_fixed_occupations is ours: aiida has no handler for 531 (its message only says smearing might
+ *   be required) nor a check of the band edges of a fixed-occupation run. Above the 410 / 710 handlers: no mixing
+ *   converges a metal with fixed occupations.
  * - newer aiida (2026-07) rattles a low-symmetry relax once on a BFGS failure; that needs randomness and the
  *   symmetry count, and is not done here (the seed's behaviour, aiida's priority 561).
  */
@@ -373,6 +380,32 @@ const HANDLERS: readonly PwHandler[] = [
         'handle_relax_recoverable_electronic_convergence_error',
         `no electronic convergence but clean shutdown: reduced mixing_beta from ${m.from} to ${m.to}, restarting from scratch`,
         [m.edit],
+        'scratch',
+      );
+    },
+  },
+  {
+    name: 'handle_metal_with_fixed_occupations',
+    priority: 430,
+    exitCodes: [
+      PW_EXIT.SUCCESS,
+      PW_EXIT.ERROR_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+      PW_EXIT.ERROR_CHARGE_IS_WRONG,
+      PW_EXIT.WARNING_ELECTRONIC_CONVERGENCE_NOT_REACHED,
+    ],
+    run(ctx) {
+      // pw.x's default occupations are fixed
+      if ((stringValue(getParameter(ctx.parameters, 'system', 'occupations')) ?? 'fixed') !== 'fixed') return undefined;
+      const r = ctx.result;
+      let why: string;
+      if (r.exitCode === PW_EXIT.ERROR_CHARGE_IS_WRONG) why = 'the charge is wrong with fixed occupations';
+      else if (r.metallicWithFixedOccupations) why = `the lowest unoccupied level (${r.lowestUnoccupiedEv} eV) lies below the highest occupied one (${r.highestOccupiedEv} eV)`;
+      else return undefined;
+      return restart(
+        ctx,
+        'handle_metal_with_fixed_occupations',
+        `${why}: a metal, switching to smearing and restarting from scratch`,
+        [{ group: 'system', key: 'occupations', value: 'smearing', assumed: 'fixed' }],
         'scratch',
       );
     },

@@ -7,7 +7,8 @@
  * is the numbering pw.x uses for species-indexed keys such as `starting_magnetization(1)`.
  */
 import { z } from 'zod';
-import { isMetallicElement } from '../../elements.ts';
+import { initialMagneticMoment } from '../../elements.ts';
+import { ELECTRONIC_TYPES, expectsGap, magneticElements, MAGNETISM_MODES, type ElectronicType, type Magnetism } from '../../electronic-defaults.ts';
 import { kMeshFromDistance, KpointsSchema, type KMesh, type KOffset } from '../../structure/kpoints.ts';
 import { StructureSchema } from '../../structure/schema.ts';
 import type { Structure } from '../../structure/structure.ts';
@@ -124,7 +125,6 @@ export type PwParameters = Partial<Record<NamelistName, Namelist>>;
 // Request
 
 export type PwCalculation = 'scf' | 'nscf' | 'bands' | 'relax' | 'vc-relax';
-export type ElectronicType = 'auto' | 'insulator' | 'metal';
 
 export interface PwInputRequest {
   structure: Structure;
@@ -138,12 +138,17 @@ export interface PwInputRequest {
   /** Default 'pwscf'. */
   prefix?: string;
   /**
-   * 'metal': smearing (protocol's type and degauss); 'insulator': fixed occupations; 'auto'
-   * (default): metal iff every element is in METALLIC_ELEMENTS. The heuristic is crude (MgB2 or
-   * TiN come out as insulators, which pw.x then reports for odd electron counts): say 'metal' when
-   * you know.
+   * 'metal': smearing (protocol's type and degauss); 'insulator': fixed occupations; 'auto' (default): fixed
+   * only when the structure is known to be gapped (`expectsGap`, ../../electronic-defaults.ts), else smearing.
    */
   electronicType?: ElectronicType;
+  /**
+   * 'collinear': nspin = 2 with a starting magnetization per species (`startingMagnetization`); 'none':
+   * unpolarised; 'auto' (default): collinear when the run uses smearing by its electronic type and the structure
+   * has `magneticElements`. Fixed occupations with nspin = 2 need `system.tot_magnetization` (pw.x refuses them
+   * without it), so an insulator stays unpolarised under 'auto'.
+   */
+  magnetism?: Magnetism;
   /** An explicit Monkhorst-Pack mesh (+ offset), or a spacing in Å⁻¹ (2π included); default: the protocol's spacing. */
   kpoints?: { mesh: KMesh; offset?: KOffset } | { distance: number };
   /** Valence electrons per element (the pseudopotentials' z_valence). When known, an insulator's scf gets empty bands so the gap on the mesh is printed. */
@@ -176,7 +181,8 @@ const PwInputRequestSchema = z.object({
   pseudoDir: noLineBreak('pseudoDir'),
   outdir: noLineBreak('outdir').optional(),
   prefix: z.string().regex(/^[A-Za-z0-9_.+-]+$/, 'prefix may only contain letters, digits and _ . + -').optional(),
-  electronicType: z.enum(['auto', 'insulator', 'metal']).optional(),
+  electronicType: z.enum(ELECTRONIC_TYPES).optional(),
+  magnetism: z.enum(MAGNETISM_MODES).optional(),
   kpoints: KpointsSchema.optional(),
   valenceElectrons: z.record(z.string(), z.number().positive()).optional(),
   walltimeSeconds: z.number().positive().optional(),
@@ -202,6 +208,20 @@ export function insulatorBands(structure: Structure, valence: Record<string, num
   }
   const occupied = Math.ceil(electrons / 2);
   return occupied + Math.max(4, Math.ceil(0.2 * occupied));
+}
+
+/**
+ * pw.x's starting_magnetization of an element (the fraction of its valence electrons that starts spin-up), as
+ * aiida-quantumespresso's `get_magnetization` (workflows/protocols/utils.py) sets it: the element's initial
+ * moment over the pseudopotential's valence charge, and 0.1 (its `default_magnetization`) for an element without
+ * a moment. Capped at 1 (pw.x's own bound: it caps larger values silently, e.g. 5 μB over Ti's 4 electrons).
+ */
+export function startingMagnetization(element: string, valenceElectrons: Record<string, number> | undefined): number {
+  const moment = initialMagneticMoment(element);
+  if (moment === 0) return 0.1;
+  const z = valenceElectrons?.[element];
+  if (z === undefined) throw new Error(`a spin-polarised start needs the valence charge of ${element}'s pseudopotential (valenceElectrons)`);
+  return Math.min(1, round(moment / z, 4));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,7 +260,8 @@ function writeNamelist(name: string, values: Namelist): string {
  * - CONTROL: calculation, prefix, outdir, pseudo_dir; for scf/relax/vc-relax also tprnfor, tstress,
  *   etot_conv_thr (per atom × nat) and forc_conv_thr (unscaled), as aiida does; nstep for relaxations.
  * - SYSTEM: ibrav = 0, nat, ntyp, ecutwfc/ecutrho (family's largest × protocol cutoffScale),
- *   occupations 'fixed' or 'smearing' + smearing + degauss.
+ *   occupations 'fixed' or 'smearing' + smearing + degauss; spin-polarised runs nspin = 2 and
+ *   starting_magnetization(i) per species (see `magnetism`).
  * - ELECTRONS: conv_thr (per atom × nat), mixing_beta, electron_maxstep.
  * - IONS (relax, vc-relax) with ion_dynamics 'bfgs'; CELL (vc-relax) with cell_dynamics 'bfgs' and
  *   press_conv_thr = the protocol's stress threshold.
@@ -265,7 +286,9 @@ export function buildPwInput(req: PwInputRequest): PwInput {
   const elements = selection.species.map((s) => s.element);
 
   const electronicType = r.electronicType ?? 'auto';
-  const metal = electronicType === 'metal' || (electronicType === 'auto' && elements.every(isMetallicElement));
+  const metal = electronicType === 'metal' || (electronicType === 'auto' && !expectsGap(structure));
+  const magnetism = r.magnetism ?? 'auto';
+  const collinear = magnetism === 'collinear' || (magnetism === 'auto' && metal && magneticElements(structure).length > 0);
 
   let kpoints: PwInput['kpoints'];
   if (r.kpoints && 'mesh' in r.kpoints) {
@@ -306,6 +329,10 @@ export function buildPwInput(req: PwInputRequest): PwInput {
   };
   if (metal) Object.assign(system, { occupations: 'smearing', smearing: protocol.smearing, degauss: protocol.degauss });
   else system.occupations = 'fixed';
+  if (collinear) {
+    system.nspin = 2;
+    elements.forEach((element, i) => (system[`starting_magnetization(${i + 1})`] = startingMagnetization(element, r.valenceElectrons)));
+  }
   const nbnd = !metal && calculation === 'scf' ? insulatorBands(structure, r.valenceElectrons) : undefined;
   if (nbnd !== undefined) system.nbnd = nbnd;
 
@@ -338,6 +365,12 @@ export function buildPwInput(req: PwInputRequest): PwInput {
   }
   if ('ecutwfc' in sysOv && !('ecutrho' in sysOv) && typeof system.ecutwfc === 'number') {
     system.ecutrho = round(system.ecutwfc * (familyEcutrho / familyEcutwfc));
+  }
+  if (system.nspin === 2 && system.occupations === 'fixed' && system.tot_magnetization === undefined) {
+    throw new Error(
+      'invalid pw.x input request: a spin-polarised run with fixed occupations needs overrides.system.tot_magnetization ' +
+        "(pw.x: 'fixed occupations and lsda need tot_magnetization'); or use smearing (electronicType 'metal')",
+    );
   }
   const ecutwfc = system.ecutwfc;
   const ecutrho = system.ecutrho;

@@ -26,6 +26,17 @@ export interface PostprocessInput {
   codeId: 'qe-dos' | 'qe-projwfc';
 }
 
+/**
+ * The DOS window: 20 eV either side of the scf's Fermi level, or of its highest occupied level when it has none
+ * (fixed occupations), in steps of 0.02 eV; −20..20 eV when it has neither. Band energies have no common zero
+ * (each pseudopotential sets its own), so a window fixed in absolute energy cut each material's DOS elsewhere.
+ */
+export function dosWindow(scf: { fermiEnergyEv?: number; highestOccupiedEv?: number }): Required<PostprocessWindow> {
+  const reference = scf.fermiEnergyEv ?? scf.highestOccupiedEv ?? 0;
+  const cents = (x: number) => Math.round(x * 100) / 100; // a clean dos.x input: 6.2544 - 20 is written -13.75
+  return { emin: cents(reference - 20), emax: cents(reference + 20), deltaE: 0.02 };
+}
+
 /** The input of dos.x / projwfc.x for the nscf whose outdir is `nscfOutdir` (absolute, on the machine that runs it). */
 export function postprocessInput(kind: PostprocessKind, nscfWorkDir: string, window: PostprocessWindow): PostprocessInput {
   const outdir = `${nscfWorkDir.replace(/\/+$/, '')}/${PW_FILES.outdir}`;

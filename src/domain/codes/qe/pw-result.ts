@@ -59,8 +59,6 @@ export interface PwResult extends CodeResult {
   /** Smearing kind ('gaussian', 'mp', 'mv', 'fd') and width (Ry) when smearing is used. */
   smearing?: string;
   smearingWidthRy?: number;
-  totalMagnetizationBohrMag?: number;
-  absoluteMagnetizationBohrMag?: number;
   /** Iterations of the last SCF. */
   scfIterations?: number;
   /** Iterations of all SCF cycles of the run. */
@@ -96,6 +94,12 @@ export interface PwResult extends CodeResult {
    * when occupations are known; undefined otherwise.
    */
   insufficientBands?: boolean;
+  /**
+   * Fixed occupations and the lowest unoccupied level below the highest occupied one
+   * (PW_SANITY_CHECKS.METAL_WITH_FIXED_OCCUPATIONS); undefined unless both levels are known. A zero-gap touch
+   * (graphene's Dirac point) is not an overlap.
+   */
+  metallicWithFixedOccupations?: boolean;
 }
 
 const round = (v: number, digits = 6) => Math.round(v * 10 ** digits) / 10 ** digits + 0; // + 0: no -0
@@ -136,6 +140,7 @@ export function pwResult(exit: PwExitCode, s: PwStdoutData, xml: PwXmlData, calc
   if (s.wallSeconds !== undefined) r.wallTimeSeconds = s.wallSeconds;
   if (s.cpuSeconds !== undefined) r.cpuTimeSeconds = s.cpuSeconds;
   addHighestBandOccupation(r, readings);
+  addMetallicWithFixedOccupations(r, readings);
   r.warnings = s.warnings.list();
   r.errorMessages = s.errors.list();
   return r;
@@ -287,6 +292,17 @@ function addForcesAndStructure(r: PwResult, s: PwStdoutData, xml: PwXmlData, ion
     // XML, as aiida's output_structure.
     r.finalCell = xml.outputCell;
     r.finalPositions = xml.outputPositions;
+  }
+}
+
+/** Overlapping band edges under fixed occupations: a metal (pw.x says nothing when the electron count is even). */
+function addMetallicWithFixedOccupations(r: PwResult, { fixedOccupations, s }: Readings): void {
+  const homo = r.highestOccupiedEv;
+  const lumo = r.lowestUnoccupiedEv;
+  if (!fixedOccupations || homo === undefined || lumo === undefined) return;
+  r.metallicWithFixedOccupations = lumo < homo;
+  if (r.metallicWithFixedOccupations) {
+    s.warnings.add(`fixed occupations, but the lowest unoccupied level (${round(lumo, 4)} eV) lies below the highest occupied one (${round(homo, 4)} eV): a metal; use smearing`);
   }
 }
 

@@ -40,6 +40,7 @@ function writePwInput(req: CodeInputRequest) {
     prefix: PW_FILES.prefix,
     kpoints: req.kpoints,
     electronicType: req.electronicType,
+    magnetism: req.magnetism,
     valenceElectrons: req.pseudos.valenceElectrons,
     overrides: req.overrides,
     walltimeSeconds: req.walltimeSeconds,
