@@ -11,6 +11,7 @@ import type { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { BuildError, WorkflowBuilder, type BuiltWorkflow } from './api/builder.ts';
 import { StandardAnalysis } from './api/standard.ts';
+import { ElasticAnalysis } from './api/elastic.ts';
 import { toCSV, toJSON, toLatexTable } from './api/exporters.ts';
 import { Workflow, WorkflowRunError, type ProgressUpdate } from './api/workflow.ts';
 import { ClusterProfileError } from './clusters/loader.ts';
@@ -19,6 +20,7 @@ import { InputError } from './api/errors.ts';
 import { resolveStructure } from './api/structures.ts';
 import { gapCharacter } from './domain/analysis/bandgap.ts';
 import { PROTOCOL_NAMES } from './domain/calculation.ts';
+import { StrainSetSchema } from './domain/elastic/strains.ts';
 import { MAGNETISM_MODES } from './domain/electronic-defaults.ts';
 import { RECOVERY_STRATEGIES } from './domain/recovery/strategy.ts';
 import { StructureParseError } from './domain/structure/errors.ts';
@@ -33,7 +35,7 @@ import { createWorker } from './worker.ts';
 
 const EXIT = { ok: 0, failed: 1, badInput: 2, infrastructure: 3, running: 4 } as const;
 
-/** How each `--analysis` becomes a chain of steps. `build()` says "not supported yet" for steps not landed. */
+/** How each `--analysis` becomes a chain of steps (`standard` and `elastic` are runners of their own). `build()` says "not supported yet" for steps not landed. */
 const ANALYSES: Record<string, (b: WorkflowBuilder) => WorkflowBuilder> = {
   scf: (b) => b.scf(),
   relax: (b) => b.relax(),
@@ -47,7 +49,7 @@ const ANALYSES: Record<string, (b: WorkflowBuilder) => WorkflowBuilder> = {
 
 const AnalysisFlagsSchema = z.object({
   structure: z.string().min(1),
-  analysis: z.enum(['standard', ...Object.keys(ANALYSES)] as [string, ...string[]]),
+  analysis: z.enum(['standard', 'elastic', ...Object.keys(ANALYSES)] as [string, ...string[]]),
   protocol: z.enum(PROTOCOL_NAMES),
   pseudoFamily: z.string().min(1),
   magnetism: z.enum(MAGNETISM_MODES),
@@ -58,6 +60,10 @@ const AnalysisFlagsSchema = z.object({
   maxAttempts: z.coerce.number().int().min(1).max(20),
   json: z.boolean().optional(),
   embeddedWorker: z.boolean().optional(),
+  // --analysis elastic
+  strainMagnitude: z.coerce.number().pipe(StrainSetSchema.shape.strainMagnitude).optional(),
+  numStrains: z.coerce.number().pipe(StrainSetSchema.shape.numStrains).optional(),
+  clampedIon: z.boolean().optional(),
 });
 type AnalysisFlags = z.infer<typeof AnalysisFlagsSchema>;
 
@@ -66,7 +72,7 @@ const program = new Command('crystalmath').description('Durable computational-ma
 function analysisOptions(cmd: Command): Command {
   return cmd
     .requiredOption('-s, --structure <name|file>', 'built-in name (Si, MoS2, ...) or a CIF / POSCAR file')
-    .option('-a, --analysis <name>', `analysis: standard (relax, scf, bands, DOS, figure), ${Object.keys(ANALYSES).join(', ')}`, 'scf')
+    .option('-a, --analysis <name>', `analysis: standard (relax, scf, bands, DOS, figure), elastic (elastic tensor and moduli), ${Object.keys(ANALYSES).join(', ')}`, 'scf')
     .option('-p, --protocol <name>', `protocol: ${PROTOCOL_NAMES.join(', ')}`, 'moderate')
     .option('--pseudo-family <name>', 'pseudopotential family (a directory under the pseudo dir)', 'qe-debian-lda')
     .option('--magnetism <mode>', `spin polarisation: ${MAGNETISM_MODES.join(', ')} (auto: collinear for metals with open d / f shells)`, 'auto')
@@ -75,7 +81,10 @@ function analysisOptions(cmd: Command): Command {
     .option('--walltime <seconds>', 'walltime limit of each calculation', '3600')
     .option('--recovery <strategy>', `error recovery: ${RECOVERY_STRATEGIES.join(', ')}`, 'adaptive')
     .option('--max-attempts <n>', 'attempts per calculation, repairs included', '5')
-    .option('--json', 'machine-readable JSON on stdout');
+    .option('--json', 'machine-readable JSON on stdout')
+    .option('--strain-magnitude <x>', 'elastic: the largest strain (default 0.01)')
+    .option('--num-strains <n>', 'elastic: strained cells per strain component, even (default 4)')
+    .option('--clamped-ion', 'elastic: clamped-ion constants (scf) instead of relaxed-ion ones');
 }
 
 analysisOptions(program.command('run').description('run an analysis and wait for its result, with live progress'))
@@ -83,6 +92,7 @@ analysisOptions(program.command('run').description('run an analysis and wait for
   .action(async (flags) => {
     const f = parseFlags(AnalysisFlagsSchema, flags);
     if (f.analysis === 'standard') return runStandard(f);
+    if (f.analysis === 'elastic') return runElastic(f);
     const wf = await buildFromFlags(f);
     const settings = loadSettings();
     const uiUrl = await ensureServer(settings, !f.json);
@@ -120,7 +130,9 @@ analysisOptions(program.command('submit').description('start an analysis and pri
   const id =
     f.analysis === 'standard'
       ? await new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, taskQueue: loadSettings().taskQueue }).submit(resolveStructure(f.structure))
-      : await (await buildFromFlags(f)).submit();
+      : f.analysis === 'elastic'
+        ? await elasticRunner(f).submit(resolveStructure(f.structure))
+        : await (await buildFromFlags(f)).submit();
   console.log(f.json ? JSON.stringify({ workflowId: id }) : id);
 });
 
@@ -325,19 +337,10 @@ function parseFlags<T extends z.ZodType>(schema: T, flags: unknown): z.infer<T> 
 
 /** `--analysis standard`: the StandardAnalysis runner (relax → scf → bands → DOS, figure in the output dir). */
 async function runStandard(f: AnalysisFlags): Promise<void> {
-  const settings = loadSettings();
-  const outputDir = join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-standard`);
-  const runner = new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: settings.taskQueue });
+  const outputDir = runnerOutputDir(f);
+  const runner = new StandardAnalysis({ protocol: f.protocol, magnetism: f.magnetism, cluster: f.cluster, recoveryStrategy: f.recovery, maxAttempts: f.maxAttempts, outputDir, taskQueue: loadSettings().taskQueue });
   const structure = resolveStructure(f.structure);
-  await ensureServer(settings, !f.json);
-  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
-  try {
-    if (!f.json) console.error('standard analysis: relax → scf → bands → DOS (this takes a while)');
-    const r = (await runner.run(structure)).data;
-    if (f.json) {
-      console.log(JSON.stringify(r, null, 2));
-      return;
-    }
+  await runRunner(f, 'standard analysis: relax → scf → bands → DOS (this takes a while)', async () => (await runner.run(structure)).data, (r) => {
     console.log(`workflow id:   ${r.workflowId}`);
     console.log(`structure:     ${r.formula}${r.spaceGroup ? `  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}` : ''}`);
     console.log(`lattice a:     ${r.latticeBefore.a.toFixed(4)} Å → ${r.latticeAfter.a.toFixed(4)} Å (primitive cell)`);
@@ -346,9 +349,66 @@ async function runStandard(f: AnalysisFlags): Promise<void> {
     console.log(`band gap:      ${r.bandGapEv?.toFixed(4) ?? 'n/a'} eV ${r.bandGapCharacter ?? ''} (VBM ${r.vbm?.where ?? '?'}, CBM ${r.cbm?.where ?? '?'}; ${r.bandGapSource})`);
     console.log(`CPU hours:     ${r.cpuHours.toFixed(4)}`);
     console.log(`files:         ${outputDir} (results.json, results.csv, results.tex, bands+DOS figure)`);
+  });
+}
+
+/** Where `run --analysis standard|elastic` writes its files: ./crystalmath-<structure>-<analysis>. */
+function runnerOutputDir(f: AnalysisFlags): string {
+  return join(process.cwd(), `crystalmath-${f.structure.replace(/[^A-Za-z0-9._-]/g, '_')}-${f.analysis}`);
+}
+
+/** Runs an analysis runner with a server up and (unless --no-embedded-worker) a worker inside this command; prints JSON, or what `print` writes. */
+async function runRunner<T>(f: AnalysisFlags, announce: string, run: () => Promise<T>, print: (result: T) => void): Promise<void> {
+  const settings = loadSettings();
+  await ensureServer(settings, !f.json);
+  const stopWorker = await embeddedWorker(settings, f.embeddedWorker !== false);
+  try {
+    if (!f.json) console.error(announce);
+    const result = await run();
+    if (f.json) console.log(JSON.stringify(result, null, 2));
+    else print(result);
   } finally {
     await stopWorker();
   }
+}
+
+/** `--analysis elastic`: the ElasticAnalysis runner (relax → strained cells → fit); results.json/csv/tex in the output dir. */
+function elasticRunner(f: AnalysisFlags, outputDir?: string): ElasticAnalysis {
+  return new ElasticAnalysis({
+    protocol: f.protocol,
+    magnetism: f.magnetism,
+    cluster: f.cluster,
+    pseudoFamily: f.pseudoFamily,
+    recoveryStrategy: f.recovery,
+    maxAttempts: f.maxAttempts,
+    ...(f.strainMagnitude !== undefined ? { strainMagnitude: f.strainMagnitude } : {}),
+    ...(f.numStrains !== undefined ? { numStrains: f.numStrains } : {}),
+    ...(f.clampedIon ? { clampedIon: true } : {}),
+    ...(outputDir ? { outputDir } : {}),
+    taskQueue: loadSettings().taskQueue,
+  });
+}
+
+async function runElastic(f: AnalysisFlags): Promise<void> {
+  const outputDir = runnerOutputDir(f);
+  const runner = elasticRunner(f, outputDir);
+  const structure = resolveStructure(f.structure);
+  await runRunner(f, 'elastic analysis: relax → strained cells → fit (this takes a while)', async () => (await runner.run(structure)).data, (r) => {
+    const gpa = (v: number) => v.toFixed(1).padStart(8);
+    console.log(`workflow id:     ${r.workflowId}`);
+    console.log(`structure:       ${r.formula}  ${r.spaceGroup.symbol} (${r.spaceGroup.number}), ${r.spaceGroup.crystalSystem}; ${r.ions}-ion constants`);
+    console.log(`strains:         ±${r.strainMagnitude} in ${r.numStrains} steps per component; ${r.fit.computedPoints} of ${r.fit.points} cells computed (k-mesh ${r.kMesh.join('x')}, ecutwfc ${r.ecutwfcRy} Ry)`);
+    console.log('C (GPa, Voigt order xx yy zz yz xz xy):');
+    for (const row of r.elasticTensorGpa) console.log(`  ${row.map(gpa).join('')}`);
+    console.log(`fit residuals:   RMS ${r.fit.residuals.rmsGpa.toExponential(2)} GPa, max ${r.fit.residuals.maxAbsGpa.toExponential(2)} GPa`);
+    console.log(`bulk modulus:    ${r.bulkModulusGpa.toFixed(2)} GPa (Voigt ${r.moduli.voigt.bulkGpa.toFixed(2)}, Reuss ${r.moduli.reuss.bulkGpa.toFixed(2)})`);
+    console.log(`shear modulus:   ${r.shearModulusGpa.toFixed(2)} GPa (Voigt ${r.moduli.voigt.shearGpa.toFixed(2)}, Reuss ${r.moduli.reuss.shearGpa.toFixed(2)})`);
+    console.log(`Young's modulus: ${r.youngsModulusGpa.toFixed(2)} GPa`);
+    console.log(`Poisson ratio:   ${r.poissonRatio.toFixed(3)}`);
+    const failing = r.stability.criteria.filter((c) => !c.holds).map((c) => c.condition);
+    console.log(`Born stability:  ${r.stability.stable ? 'stable' : 'UNSTABLE'} (${r.stability.crystalSystem}${failing.length ? `; fails ${failing.join(', ')}` : ''})`);
+    console.log(`files:           ${outputDir} (results.json, results.csv, results.tex)`);
+  });
 }
 
 async function buildFromFlags(f: AnalysisFlags): Promise<BuiltWorkflow> {

@@ -10,9 +10,11 @@ export { WorkflowBuilder, BuiltWorkflow, BuildError, ErrorRecoveryStrategy, buil
 export { Workflow, WorkflowRunError, workflowIdFor, type WorkflowStatus, type ProgressUpdate } from './api/workflow.ts';
 export { BaseAnalysisRunner, type RunnerOptions } from './api/runners.ts';
 export { StandardAnalysis, StandardResults, type StandardAnalysisOptions } from './api/standard.ts';
+export { ElasticAnalysis, ElasticResults, elasticRows, type ElasticAnalysisOptions } from './api/elastic.ts';
 export { loadSettings } from './settings.ts';
 export type { CalculationInput, CalculationResult } from './domain/calculation.ts';
 export type { Structure } from './domain/structure/structure.ts';
 export type { WorkflowPlan, WorkflowStepInput } from './domain/plan/plan.ts';
 export type { RecoveryRuleInput } from './domain/recovery/rules.ts';
 export type { AnalysisResults } from './workflows/standard.ts';
+export type { ElasticResult } from './workflows/elastic.ts';

@@ -5,6 +5,7 @@ import { analysisActivities } from './analysis.ts';
 import { calculationActivities } from './calculation.ts';
 import { jobActivities } from './jobs.ts';
 import { profileDirsFor, type ProfileSource } from './scheduler/profiles.ts';
+import { symmetryActivities } from './symmetry.ts';
 
 export interface ActivityOptions {
   /**
@@ -26,6 +27,7 @@ export function createActivities(
     ...calculationActivities({ workRoot: settings.workRoot, pseudoRoot: settings.pseudoRoot, store, profiles }),
     ...jobActivities({ profiles, ...(opts.hostTaskQueue ? { hostTaskQueue: opts.hostTaskQueue } : {}) }),
     ...analysisActivities({ store, workRoot: settings.workRoot, profiles }),
+    ...symmetryActivities(),
   };
 }
 

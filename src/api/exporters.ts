@@ -74,13 +74,18 @@ export function analysisRows(r: AnalysisResults): PropertyRow[] {
   return rows;
 }
 
-export function toJSON(result: PlanResult | AnalysisResults): string {
+export function toJSON(result: object): string {
   return `${JSON.stringify(result, null, 2)}\n`;
 }
 
 export function toCSV(result: PlanResult | AnalysisResults): string {
+  return csvOfRows(rowsOf(result));
+}
+
+/** Property rows as CSV (formula,step,property,value,unit); for results that make their own rows (the elastic analysis). */
+export function csvOfRows(rows: readonly PropertyRow[]): string {
   const quote = (v: string | number) => (typeof v === 'number' ? String(v) : /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
-  const lines = ['formula,step,property,value,unit', ...rowsOf(result).map((r) => [r.formula, r.step, r.property, r.value, r.unit].map(quote).join(','))];
+  const lines = ['formula,step,property,value,unit', ...rows.map((r) => [r.formula, r.step, r.property, r.value, r.unit].map(quote).join(','))];
   return `${lines.join('\n')}\n`;
 }
 
@@ -89,9 +94,14 @@ function rowsOf(result: PlanResult | AnalysisResults): PropertyRow[] {
 }
 
 export function toLatexTable(result: PlanResult | AnalysisResults, caption = `Computed properties of ${result.formula}`): string {
+  return latexTableOfRows(rowsOf(result), caption);
+}
+
+/** Property rows as a LaTeX table. */
+export function latexTableOfRows(rows: readonly PropertyRow[], caption: string): string {
   const esc = (s: string) => s.replace(/([_&%#$])/g, '\\$1');
   const fmt = (v: number | string) => (typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toPrecision(8).replace(/\.?0+$/, '')) : esc(v));
-  const body = rowsOf(result)
+  const body = rows
     .filter((r) => r.property !== 'exit_code')
     .map((r) => `${esc(r.formula)} & ${esc(r.step)} & ${esc(r.property.replace(/_/g, ' '))} & ${fmt(r.value)} & ${esc(r.unit.replace('angstrom^3', 'Å$^3$'))} \\\\`);
   return [

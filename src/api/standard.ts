@@ -6,30 +6,20 @@
  *   console.log(results.bandGapEv, results.bandGapCharacter);
  *   const { png } = await results.plotBandsDos();
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client } from '@temporalio/client';
-import type { CodeName } from '../domain/codes/catalog.ts';
 import { QE_PW_ID } from '../domain/codes/qe/pw.ts';
-import type { Magnetism } from '../domain/electronic-defaults.ts';
-import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import type { Structure } from '../domain/structure/structure.ts';
-import { getClusterProfile } from '../clusters/loader.ts';
-import { loadSettings } from '../settings.ts';
 import { bandPathForStructure } from '../symmetry/index.ts';
 import type { AnalysisResults, StandardInput } from '../workflows/standard.ts';
 import { BuildError } from './builder.ts';
-import { withClient } from './connection.ts';
-import { toCSV, toJSON, toLatexTable } from './exporters.ts';
+import { toCSV, toLatexTable } from './exporters.ts';
+import { AnalysisResultFiles, checkRunnerOptions, type AnalysisRunnerOptions } from './analysis-runner.ts';
 import { resolveStructure } from './structures.ts';
-import { Workflow, workflowIdFor } from './workflow.ts';
+import { analysisResults, startAnalysis } from './workflow.ts';
 
-export interface StandardAnalysisOptions {
-  cluster?: string;
-  protocol?: 'fast' | 'moderate' | 'precise';
-  /** Spin polarisation; default `auto`. */
-  magnetism?: Magnetism;
+export interface StandardAnalysisOptions extends AnalysisRunnerOptions {
   includeRelax?: boolean;
   includeBands?: boolean;
   includeDos?: boolean;
@@ -37,22 +27,12 @@ export interface StandardAnalysisOptions {
   kpath?: 'auto';
   kpointsPerSegment?: number;
   dosMesh?: [number, number, number];
-  dftCode?: CodeName;
-  /** Where `run()` writes results.json, results.csv, results.tex and the figure. */
-  outputDir?: string;
-  recoveryStrategy?: ErrorRecoveryStrategy;
-  maxAttempts?: number;
-  client?: Client;
-  taskQueue?: string;
 }
 
 export class StandardAnalysis {
   constructor(private readonly options: StandardAnalysisOptions = {}) {
-    const code = options.dftCode ?? 'quantum_espresso';
-    if (code !== 'quantum_espresso') throw new BuildError(`StandardAnalysis: dftCode ${code} is not supported yet (supported: quantum_espresso)`);
+    checkRunnerOptions('StandardAnalysis', options);
     if (options.kpath !== undefined && options.kpath !== 'auto') throw new BuildError('StandardAnalysis: an explicit kpath is not supported yet (use "auto")');
-    const cluster = options.cluster ?? 'local';
-    if (cluster !== 'local') getClusterProfile(cluster); // an unknown cluster fails here, naming the file and field
   }
 
   /** Builds the workflow input. With bands, the structure becomes its standardized primitive cell (the k-path's cell). */
@@ -83,34 +63,21 @@ export class StandardAnalysis {
   }
 
   async submit(structure: string | Structure): Promise<string> {
-    const { input } = this.input(structure);
-    const id = workflowIdFor('standard', input.structure);
-    await withClient(this.options.client, (client) => client.workflow.start('standardAnalysis', { taskQueue: this.options.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
-    return id;
+    return startAnalysis('standardAnalysis', 'standard', this.input(structure).input, this.options);
   }
 
   async run(structure: string | Structure): Promise<StandardResults> {
-    const id = await this.submit(structure);
-    const results = new StandardResults(await Workflow.getResult<AnalysisResults>(id, { client: this.options.client }));
-    if (this.options.outputDir) results.save(this.options.outputDir);
-    return results;
+    return analysisResults(await this.submit(structure), (data: AnalysisResults) => new StandardResults(data), this.options);
   }
 }
 
 /** AnalysisResults with the exports and the figure at hand. */
-export class StandardResults {
-  constructor(readonly data: AnalysisResults) {}
-  get formula() {
-    return this.data.formula;
-  }
+export class StandardResults extends AnalysisResultFiles<AnalysisResults> {
   get bandGapEv() {
     return this.data.bandGapEv;
   }
   get bandGapCharacter() {
     return this.data.bandGapCharacter;
-  }
-  toJSON(): string {
-    return toJSON(this.data);
   }
   toCSV(): string {
     return toCSV(this.data);
@@ -127,11 +94,9 @@ export class StandardResults {
     copyFileSync(fileURLToPath(this.data.figure.png.uri), out.png);
     return out;
   }
-  save(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'results.json'), this.toJSON());
-    writeFileSync(join(dir, 'results.csv'), this.toCSV());
-    writeFileSync(join(dir, 'results.tex'), this.toLatexTable());
+  /** results.json, results.csv, results.tex and the figure. */
+  override save(dir: string): void {
+    super.save(dir);
     if (this.data.figure) this.plotBandsDos(dir);
   }
 }

@@ -8,12 +8,27 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { CalculationResult } from '../domain/calculation.ts';
 import type { Structure } from '../domain/structure/structure.ts';
 import { readableWorkflowId } from '../domain/workflow-ids.ts';
+import { loadSettings } from '../settings.ts';
 import type { PlanProgress, PlanResult } from '../workflows/plan.ts';
 import { withClient } from './connection.ts';
 
 /** A new readable, unique workflow id, e.g. `scf-Si2-3fa9c1d2` (8 random hex digits). */
 export function workflowIdFor(analysis: string, structure: Structure): string {
   return readableWorkflowId(analysis, structure, randomUUID().slice(0, 8));
+}
+
+/** Starts an analysis workflow under a new readable id (`<analysis>-<formula>-<suffix>`) and returns the id. */
+export async function startAnalysis(workflowType: string, analysis: string, input: { structure: Structure }, opts: { client?: Client; taskQueue?: string }): Promise<string> {
+  const id = workflowIdFor(analysis, input.structure);
+  await withClient(opts.client, (client) => client.workflow.start(workflowType, { taskQueue: opts.taskQueue ?? loadSettings().taskQueue, workflowId: id, args: [input] }));
+  return id;
+}
+
+/** Waits for an analysis's result, wraps it (`StandardResults`, `ElasticResults`) and saves its files into `outputDir` when given. */
+export async function analysisResults<T, R extends { save(dir: string): void }>(workflowId: string, wrap: (data: T) => R, opts: { client?: Client; outputDir?: string }): Promise<R> {
+  const results = wrap(await Workflow.getResult<T>(workflowId, { client: opts.client }));
+  if (opts.outputDir) results.save(opts.outputDir);
+  return results;
 }
 
 export type WorkflowState = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'timed_out' | 'continued_as_new' | 'unknown';

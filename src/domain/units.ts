@@ -9,3 +9,7 @@ export const HA_TO_EV = 27.211386245988;
 export const RY_TO_EV = HA_TO_EV / 2;
 /** Å per bohr (CODATA 2018 Bohr radius). */
 export const BOHR_TO_ANGSTROM = 0.529177210903;
+/** GPa per kbar (pw.x prints stresses in kbar). */
+export const KBAR_TO_GPA = 0.1;
+/** GPa per eV/Å³: the SI elementary charge (exact since 2019) over 10⁻³⁰ m³, in units of 10⁹ Pa. */
+export const EV_PER_CUBIC_ANGSTROM_TO_GPA = 160.2176634;

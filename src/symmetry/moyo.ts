@@ -14,10 +14,10 @@ import { createRequire } from 'node:module';
 import type { MoyoCell, MoyoDataset } from '@spglib/moyo-wasm';
 import { analyze_cell, initSync, operations_from_number, space_group_type } from '@spglib/moyo-wasm';
 import { atomicNumber, isElement } from '../domain/elements.ts';
-import type { BravaisLattice, StandardizedCells } from '../domain/structure/bravais.ts';
+import { CRYSTAL_SYSTEMS, type BravaisLattice, type CrystalSystem, type StandardizedCells } from '../domain/structure/bravais.ts';
 import type { Mat3, Structure, Vec3 } from '../domain/structure/structure.ts';
 
-export type CrystalSystem = 'triclinic' | 'monoclinic' | 'orthorhombic' | 'tetragonal' | 'trigonal' | 'hexagonal' | 'cubic';
+export type { CrystalSystem };
 
 export interface SymmetryOptions {
   /** Distance tolerance in Å (moyo's `symprec`). Default 1e-4. */
@@ -41,6 +41,11 @@ export interface SymmetryAnalysis extends StandardizedCells {
   bravaisLattice: BravaisLattice;
   /** Symmetry operations of the input cell (pure translations included when the input cell is not primitive). */
   operationsCount: number;
+  /**
+   * The distinct rotation parts of the input cell's operations (its point group on fractional coordinates:
+   * x' = W x, row-major, integer), e.g. for the strains an elastic calculation can spare (src/domain/elastic).
+   */
+  pointGroupRotations: Mat3[];
   /** Wyckoff letter of each input site, in input order. */
   wyckoffs: string[];
   /** Conventional standardized cell (ITA standard setting, idealized). */
@@ -79,7 +84,7 @@ const BRAVAIS: Readonly<Record<string, BravaisLattice>> = {
   hP: 'hP', hR: 'hR', mP: 'mP', mS: 'mS', mC: 'mS', mA: 'mS', mI: 'mS', aP: 'aP',
 };
 
-const CRYSTAL_SYSTEMS: ReadonlySet<string> = new Set(['triclinic', 'monoclinic', 'orthorhombic', 'tetragonal', 'trigonal', 'hexagonal', 'cubic']);
+const KNOWN_CRYSTAL_SYSTEMS: ReadonlySet<string> = new Set(CRYSTAL_SYSTEMS);
 
 const rows9 = (b: readonly number[]): Mat3 => [
   [b[0]!, b[1]!, b[2]!],
@@ -154,7 +159,7 @@ export function analyzeSymmetry(structure: Structure, options: SymmetryOptions =
   const type = space_group_type(d.number);
   const bravaisLattice = BRAVAIS[type.bravais_class];
   const crystalSystem = type.crystal_system.toLowerCase();
-  if (!bravaisLattice || !CRYSTAL_SYSTEMS.has(crystalSystem)) {
+  if (!bravaisLattice || !KNOWN_CRYSTAL_SYSTEMS.has(crystalSystem)) {
     throw new SymmetryAnalysisError(`symmetry of ${name} (symprec ${symprec} Å): unexpected moyo classification ${type.bravais_class}/${type.crystal_system}`);
   }
   const base = structure.title;
@@ -166,6 +171,7 @@ export function analyzeSymmetry(structure: Structure, options: SymmetryOptions =
     crystalSystem: crystalSystem as CrystalSystem,
     bravaisLattice,
     operationsCount: d.operations.length,
+    pointGroupRotations: distinct(d.operations.map((op) => fromColumnMajor(op.rotation))),
     wyckoffs: [...d.wyckoffs],
     standardizedCell: fromMoyoCell(d.std_cell, speciesOf, base !== undefined ? `${base} (standardized conventional)` : undefined),
     primitiveStandardizedCell: fromMoyoCell(d.prim_std_cell, speciesOf, base !== undefined ? `${base} (primitive standardized)` : undefined),
@@ -198,7 +204,22 @@ export interface SymmetryOperation {
 export function spaceGroupOperations(spaceGroupNumber: number): SymmetryOperation[] {
   spaceGroupInfo(spaceGroupNumber); // validates and initializes
   return operations_from_number(spaceGroupNumber, { type: 'Standard' }, false).map((op) => ({
-    rotation: [0, 1, 2].map((i) => [0, 1, 2].map((j) => op.rotation[3 * j + i]!)) as Mat3,
+    rotation: fromColumnMajor(op.rotation),
     translation: [...op.translation] as Vec3,
   }));
+}
+
+/** A moyo 3x3 matrix (serialized column by column) as a row-major matrix. */
+function fromColumnMajor(m: readonly number[]): Mat3 {
+  return [0, 1, 2].map((i) => [0, 1, 2].map((j) => m[3 * j + i]!)) as Mat3;
+}
+
+function distinct(matrices: Mat3[]): Mat3[] {
+  const seen = new Set<string>();
+  return matrices.filter((m) => {
+    const key = JSON.stringify(m);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -65,6 +65,9 @@ describe('crystalmath CLI', () => {
     const unsupported = cli('run', '--structure', 'Si', '--analysis', 'phonon');
     expect(unsupported.code).toBe(2);
     expect(unsupported.stderr).toMatch(/not supported yet/);
+    const oddStrains = cli('run', '--structure', 'Si', '--analysis', 'elastic', '--num-strains', '3');
+    expect(oddStrains.code).toBe(2);
+    expect(oddStrains.stderr).toMatch(/--num-strains: must be even/);
     expect(cli('export', 'x', '--format', 'xml').stderr).toMatch(/--format: Invalid option/);
     expect(cli('list', '--limit', '0').code).toBe(2);
   });

@@ -18,6 +18,11 @@ export const SUPPORTED_STEPS: Partial<Record<CodeName, readonly StepType[]>> = {
   quantum_espresso: ['relax', 'scf', 'bands', 'dos'],
 };
 
+/** Analyses that run as workflows of their own, not (yet) as plan steps: where to find them. */
+const RUNS_ON_ITS_OWN: Partial<Record<StepType, string>> = {
+  elastic: '; the elastic analysis runs on its own: ElasticAnalysis, or crystalmath run --analysis elastic',
+};
+
 /** The parameters of a `bands` step (besides pw.x overrides): the path is the structure's standard one. */
 export const BandsStepOptionsSchema = z.object({
   kpath: z.literal('auto', { error: 'only "auto" (the standard path of the structure\'s Bravais lattice) is supported yet' }).default('auto'),
@@ -57,7 +62,7 @@ export function unsupportedStepReason(
 ): string | undefined {
   const types = SUPPORTED_STEPS[step.code];
   if (!types) return `step "${step.name}": code ${step.code} is not supported yet (supported codes: ${Object.keys(SUPPORTED_STEPS).join(', ')})`;
-  if (!types.includes(step.type)) return `step "${step.name}": ${step.type} with ${step.code} is not supported yet (supported: ${types.join(', ')})`;
+  if (!types.includes(step.type)) return `step "${step.name}": ${step.type} with ${step.code} is not supported yet (supported: ${types.join(', ')})${RUNS_ON_ITS_OWN[step.type] ?? ''}`;
   if (step.type === 'bands' || step.type === 'dos') {
     try {
       if (step.type === 'bands') bandsStepOptions({ name: step.name, parameters: step.parameters ?? {} });

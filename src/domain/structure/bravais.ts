@@ -25,6 +25,10 @@ export type BravaisLattice = 'cP' | 'cF' | 'cI' | 'tP' | 'tI' | 'oP' | 'oF' | 'o
 
 export const BRAVAIS_LATTICES: readonly BravaisLattice[] = ['cP', 'cF', 'cI', 'tP', 'tI', 'oP', 'oF', 'oI', 'oS', 'hP', 'hR', 'mP', 'mS', 'aP'];
 
+/** The seven crystal systems (moyo / spglib names). */
+export const CRYSTAL_SYSTEMS = ['triclinic', 'monoclinic', 'orthorhombic', 'tetragonal', 'trigonal', 'hexagonal', 'cubic'] as const;
+export type CrystalSystem = (typeof CRYSTAL_SYSTEMS)[number];
+
 /** SC's names of the 14 lattices. */
 export type ScLatticeType = 'CUB' | 'FCC' | 'BCC' | 'TET' | 'BCT' | 'ORC' | 'ORCF' | 'ORCI' | 'ORCC' | 'HEX' | 'RHL' | 'MCL' | 'MCLC' | 'TRI';
 
