@@ -387,6 +387,15 @@ describeShared('parsePwOutput: stdout and XML are checked to be of one run befor
     }
   });
 
+  it('noncollinear runs: the magnetisation is a vector (the XML of pw.x 6.7 writes 0 for its total)', () => {
+    const fe = parsePwOutput({ stdout: ours('fe-noncollinear', 'fe.scf.out'), xml: ours('fe-noncollinear', 'data-file-schema.xml') });
+    expect(fe.totalMagnetizationVectorBohrMag).toEqual([1.23, 0, 2.13]); // 30° from z, as the input asked
+    expect(fe.totalMagnetizationBohrMag).toBe(2.46);
+    const ni = parsePwOutput({ stdout: ours('ni-spin-orbit', 'ni.scf.out'), xml: ours('ni-spin-orbit', 'data-file-schema.xml') });
+    expect(ni.totalMagnetizationVectorBohrMag).toEqual([0, 0, 0.71]);
+    expect(ni.totalMagnetizationBohrMag).toBe(0.71);
+  });
+
   it("Si's stdout (2 atoms, 3 k-points) beside another run's XML (4 atoms, 4 k-points): 305, saying what differs", () => {
     const r = parsePwOutput({ stdout: read('qe', 'pw', 'default', 'aiida.out'), xml: read('qe', 'pw', 'default_xml_191206', 'data-file-schema.xml') });
     expect(r.exitName).toBe('ERROR_OUTPUT_FILES');

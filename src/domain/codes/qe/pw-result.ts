@@ -59,7 +59,10 @@ export interface PwResult extends CodeResult {
   /** Smearing kind ('gaussian', 'mp', 'mv', 'fd') and width (Ry) when smearing is used. */
   smearing?: string;
   smearingWidthRy?: number;
+  /** Collinear: the total magnetisation (signed); noncollinear: the length of the vector below. */
   totalMagnetizationBohrMag?: number;
+  /** Noncollinear: the magnetisation vector (x, y, z) of the cell, from stdout (2 decimals). */
+  totalMagnetizationVectorBohrMag?: number[];
   absoluteMagnetizationBohrMag?: number;
   /** Iterations of the last SCF. */
   scfIterations?: number;
@@ -253,6 +256,7 @@ function addSizes(r: PwResult, { s, xml, lsda }: Readings): void {
   const totalMag = s.totalMag ?? xml.totalMag;
   const absMag = s.absoluteMag ?? xml.absoluteMag;
   if (totalMag !== undefined) r.totalMagnetizationBohrMag = totalMag;
+  if (s.totalMagVector) r.totalMagnetizationVectorBohrMag = s.totalMagVector;
   if (absMag !== undefined) r.absoluteMagnetizationBohrMag = absMag;
 }
 
