@@ -24,6 +24,9 @@ export interface ReadErrorDetails {
   kind?: ReadErrorKind;
 }
 
+/** The reason as a message says it: "not supported yet: ..." for the unsupported kind. */
+export const describeReason = (kind: ReadErrorKind, reason: string): string => `${kind === 'unsupported' ? 'not supported yet: ' : ''}${reason}`;
+
 export class ReadError extends Error {
   readonly source: string;
   readonly line?: number;
@@ -34,7 +37,7 @@ export class ReadError extends Error {
   constructor(d: ReadErrorDetails) {
     const where = `${d.source}${d.line !== undefined ? ` line ${d.line}` : ''}${d.field ? ` (${d.field})` : ''}`;
     const kind = d.kind ?? 'malformed';
-    super(`${where}: ${kind === 'unsupported' ? 'not supported yet: ' : ''}${d.reason}`);
+    super(`${where}: ${describeReason(kind, d.reason)}`);
     this.name = 'ReadError';
     this.source = d.source;
     if (d.line !== undefined) this.line = d.line;
