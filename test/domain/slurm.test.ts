@@ -4,15 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { ReadError } from '../../src/domain/read-error.ts';
 import { isSlurmJobId, parseSqueue, parseSubmitAnswer } from '../../src/domain/slurm.ts';
 import { describeShared, fixture } from '../support/shared.ts';
+import { thrown } from '../support/thrown.ts';
 
-const thrown = (f: () => unknown): ReadError => {
-  try {
-    f();
-  } catch (e) {
-    return e as ReadError;
-  }
-  throw new Error('did not throw');
-};
 
 describeShared('SLURM job ids of real dumps (../shared/fixtures/slurm)', () => {
   it("every job id squeue printed (hb-jobinfo '%i|...', prometheus-slurm-exporter '%A,%T') is one, array elements included", () => {
@@ -46,7 +39,7 @@ describe('SLURM job ids: the forms squeue(1) documents', () => {
 
 describe('parseSqueue: what it refuses', () => {
   it('a login banner printed into the answer', () => {
-    const e = thrown(() => parseSqueue('Welcome to beefcake2, maintenance on Friday\n12 RUNNING None\n', 'squeue on beefcake2'));
+    const e = thrown<ReadError>(() => parseSqueue('Welcome to beefcake2, maintenance on Friday\n12 RUNNING None\n', 'squeue on beefcake2'));
     expect(e).toBeInstanceOf(ReadError);
     expect(e.message).toBe('squeue on beefcake2 line 1: "Welcome" is not a SLURM job id (123, 123_4, 123_[1-5] or 123+0): "Welcome to beefcake2, maintenance on Friday"');
   });

@@ -17,6 +17,7 @@ import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
 import { parsePwOutput } from '../../../src/domain/codes/qe/parse.ts';
 import { ReadError } from '../../../src/domain/read-error.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { thrown } from '../../support/thrown.ts';
 
 const PW = '/usr/bin/pw.x';
 const PROJWFC = '/usr/bin/projwfc.x';
@@ -26,14 +27,6 @@ const PT_PDOS_OUT = '/usr/share/doc/quantum-espresso/examples/PP/example04/refer
 const trapz = (x: readonly number[], y: readonly number[]) => x.slice(1).reduce((s, xi, i) => s + 0.5 * (xi - x[i]!) * (y[i + 1]! + y[i]!), 0);
 const gz = (path: string) => gunzipSync(readFileSync(path)).toString('utf8');
 const NONCOLLINEAR = join(import.meta.dirname, '..', '..', 'data', 'projwfc-noncollinear');
-const thrown = (f: () => unknown): ReadError => {
-  try {
-    f();
-  } catch (e) {
-    return e as ReadError;
-  }
-  throw new Error('did not throw');
-};
 
 describe('buildProjwfcInput', () => {
   it('writes &PROJWFC, readable by the namelist reader', () => {
@@ -185,12 +178,12 @@ describe.skipIf(!existsSync(PT_PDOS_OUT))(`projwfc.x with spin-orbit: Pt of QE's
 
 describe('parsePdosFile / parsePdosTot: what they refuse', () => {
   it('k-resolved files (not supported yet), unknown columns, wrong names, short rows', () => {
-    const k = thrown(() => parsePdosTot('# ik   E (eV)  dos(E)    pdos(E)\n 1 -5.0 0.1 0.1\n', 'si.pdos_tot'));
+    const k = thrown<ReadError>(() => parsePdosTot('# ik   E (eV)  dos(E)    pdos(E)\n 1 -5.0 0.1 0.1\n', 'si.pdos_tot'));
     expect(k).toMatchObject({ kind: 'unsupported', source: 'si.pdos_tot', line: 1 });
     expect(k.message).toBe('si.pdos_tot line 1: not supported yet: k-resolved PDOS (kresolveddos = .true.); run projwfc.x without it');
     expect(() => parsePdosTot('# E (eV)  foo(E)\n 1 2\n')).toThrow(/pdos_tot line 1: unexpected columns E foo/);
     expect(() => parsePdosFile('x.pdos_tot', '# E (eV) dos(E) pdos(E)\n1 2 3\n', 'unpolarised')).toThrow(/x\.pdos_tot: not a pdos_atm/);
-    const short = thrown(() => parsePdosFile('x.pdos_atm#1(Si)_wfc#1(s)', '# E (eV)   ldos(E)   pdos(E)\n1 2 3\n1 2\n', 'unpolarised'));
+    const short = thrown<ReadError>(() => parsePdosFile('x.pdos_atm#1(Si)_wfc#1(s)', '# E (eV)   ldos(E)   pdos(E)\n1 2 3\n1 2\n', 'unpolarised'));
     expect(short).toBeInstanceOf(ReadError);
     expect(short.message).toBe('x.pdos_atm#1(Si)_wfc#1(s) line 3: a row has 2 numbers for 3 columns (E ldos pdos)');
   });
@@ -201,7 +194,7 @@ describe('PDOS files that do not fit together (real files of different runs)', (
   const ni = (name: string) => ({ name, text: readFileSync(join(NONCOLLINEAR, 'ni-spin-orbit', name), 'utf8') });
 
   it("a spin-orbit (_j) file beside a noncollinear run's pdos_tot", () => {
-    const e = thrown(() => parseProjwfcPdos([fe('fe.pdos_tot'), ni('ni.pdos_atm#1(Ni)_wfc#3(s_j0.5)')]));
+    const e = thrown<ReadError>(() => parseProjwfcPdos([fe('fe.pdos_tot'), ni('ni.pdos_atm#1(Ni)_wfc#3(s_j0.5)')]));
     expect(e.message).toBe('ni.pdos_atm#1(Ni)_wfc#3(s_j0.5): a spin-orbit (_j) file among the files of a noncollinear run (pdos_tot): files of different runs?');
   });
 
