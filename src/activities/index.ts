@@ -3,6 +3,7 @@ import type { Settings } from '../settings.ts';
 import { LocalArtifactStore } from './artifacts.ts';
 import { analysisActivities } from './analysis.ts';
 import { calculationActivities } from './calculation.ts';
+import { nonRetryableReadErrors } from './deterministic.ts';
 import { jobActivities } from './jobs.ts';
 import { profileDirsFor, type ProfileSource } from './scheduler/profiles.ts';
 import { symmetryActivities } from './symmetry.ts';
@@ -23,12 +24,12 @@ export function createActivities(
 ) {
   const store = new LocalArtifactStore(settings.artifactRoot);
   const profiles: ProfileSource = { dirs: opts.clusterDirs ?? profileDirsFor(settings.dataDir), localWorkDir: settings.workRoot };
-  return {
+  return nonRetryableReadErrors({
     ...calculationActivities({ workRoot: settings.workRoot, pseudoRoot: settings.pseudoRoot, store, profiles }),
     ...jobActivities({ profiles, ...(opts.hostTaskQueue ? { hostTaskQueue: opts.hostTaskQueue } : {}) }),
     ...analysisActivities({ store, workRoot: settings.workRoot, profiles }),
     ...symmetryActivities(),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

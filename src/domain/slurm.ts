@@ -17,6 +17,7 @@
  * profile's `prepend` texts are inserted verbatim (they are shell text on purpose).
  */
 import { findPartition, formatWalltime, mpiArgv, type ClusterProfile, type CodeExecutable } from './cluster-profile.ts';
+import { ReadError } from './read-error.ts';
 import { shellJoin, shellQuote } from './shell.ts';
 import type { JobOutcome, Resources } from './jobs.ts';
 
@@ -183,8 +184,8 @@ export type SubmitAnswer = { kind: 'found' | 'submitted'; jobId: string; where?:
 /** Reads the submit script's answer. */
 export function parseSubmitAnswer(stdout: string): SubmitAnswer | undefined {
   const line = stdout.trim().split('\n').at(-1) ?? '';
-  const m = /^(found|submitted) ([0-9][0-9_]*)(?: (.*))?$/.exec(line.trim());
-  if (!m) return undefined;
+  const m = /^(found|submitted) (\S+)(?: (.*))?$/.exec(line.trim());
+  if (!m || !isSlurmJobId(m[2]!)) return undefined;
   return { kind: m[1] as 'found' | 'submitted', jobId: m[2]!, ...(m[3] ? { where: m[3] } : {}) };
 }
 
@@ -281,14 +282,29 @@ export interface SqueueEntry {
   reason: string;
 }
 
-/** `squeue -h -o '%i %T %r'` lines → job id → state and reason (the reason may contain spaces). */
-export function parseSqueue(stdout: string): Map<string, SqueueEntry> {
+/**
+ * A SLURM job id as squeue's `%i` prints it (squeue(1)): `123`; a job array element `123_4`, or its pending
+ * elements on one line `123_[5-9%2]` / `123_[1,3,5-7:2]`; a heterogeneous job component `123+0`.
+ */
+export const SLURM_JOB_ID_RE = /^\d+(?:_(?:\d+|\[[\d,\-:%]+\]))?(?:\+\d+)?$/;
+export const isSlurmJobId = (id: string): boolean => SLURM_JOB_ID_RE.test(id);
+
+/**
+ * `squeue -h -o '%i %T %r'` lines → job id → state and reason (the reason may contain spaces). A line that is not
+ * `<job id> <STATE> <reason>` means something else prints into squeue's answer (a login banner, a wrapper): a
+ * ReadError naming `source` and the line, since the next squeue would print it again.
+ */
+export function parseSqueue(stdout: string, source = "squeue -h -o '%i %T %r'"): Map<string, SqueueEntry> {
   const jobs = new Map<string, SqueueEntry>();
-  for (const line of stdout.split('\n')) {
+  stdout.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
     const m = /^\s*(\S+)\s+(\S+)\s*(.*)$/.exec(line);
-    if (!m) continue;
+    const bad = (reason: string) => new ReadError({ source, line: i + 1, reason: `${reason}: ${JSON.stringify(line.slice(0, 120))}` });
+    if (!m) throw bad('expected "<job id> <state> <reason>"');
+    if (!isSlurmJobId(m[1]!)) throw bad(`"${m[1]}" is not a SLURM job id (123, 123_4, 123_[1-5] or 123+0)`);
+    if (!/^[A-Z][A-Z_]*$/.test(m[2]!)) throw bad(`"${m[2]}" is not a SLURM job state (RUNNING, PENDING, ...)`);
     jobs.set(m[1]!, { state: m[2]!, reason: m[3]!.trim() });
-  }
+  });
   return jobs;
 }
 

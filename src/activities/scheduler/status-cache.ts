@@ -9,12 +9,14 @@
  * cluster one attempt per interval, not one per waiting job; callers get the (retryable) error. Once squeue has
  * failed for longer than the profile's `unreachableTimeout` without a success in between, they get a
  * non-retryable ClusterUnreachable instead: the waits on a decommissioned cluster end. (Counted per worker
- * process: a restarted worker counts again, which only ever waits longer.)
+ * process: a restarted worker counts again, which only ever waits longer.) An answer that is not squeue's (a line
+ * without a job id) is a ReadError: non-retryable, since every later squeue prints it again.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { formatWalltime } from '../../domain/cluster-profile.ts';
 import { CLUSTER_UNREACHABLE } from '../../domain/jobs.ts';
-import { isTerminalSlurmState, parseExitCode, parseScontrolLine, parseSlurmDuration, parseSqueue, type SqueueEntry } from '../../domain/slurm.ts';
+import { ReadError } from '../../domain/read-error.ts';
+import { isSlurmJobId, isTerminalSlurmState, parseExitCode, parseScontrolLine, parseSlurmDuration, parseSqueue, type SqueueEntry } from '../../domain/slurm.ts';
 import type { Transport } from '../transport/types.ts';
 
 export interface SlurmJobStatus {
@@ -105,7 +107,7 @@ export class SlurmStatusCache {
     try {
       const r = await this.transport.exec(['squeue', '-h', '--me', '-o', '%i %T %r'], { timeoutMs: COMMAND_TIMEOUT_MS });
       if (r.code !== 0) throw schedulerUnavailable(this.cluster, 'squeue', r.code, r.stderr);
-      snap = { at, jobs: parseSqueue(r.stdout) };
+      snap = { at, jobs: parseSqueue(r.stdout, `squeue on ${this.cluster}`) };
       this.failingSince = undefined;
     } catch (e) {
       this.metrics.squeueFailures++;
@@ -166,7 +168,8 @@ export class SlurmStatusCache {
     for (const line of r.stdout.split('\n')) {
       if (!line.startsWith('JobId=')) continue;
       const f = parseScontrolLine(line);
-      const jobId = f.JobId!;
+      const jobId = f.JobId ?? '';
+      if (!isSlurmJobId(jobId)) throw new ReadError({ source: `scontrol show job on ${this.cluster}`, reason: `"${jobId}" is not a SLURM job id: ${JSON.stringify(line.slice(0, 120))}` });
       const status: SlurmJobStatus =
         f.CrystalMathUnknown === '1'
           ? { jobId, known: false, state: 'UNKNOWN', reason: 'SLURM no longer knows this job', source: 'scontrol' }

@@ -122,7 +122,13 @@ export type Repair =
   | {
       action: 'restart';
       handler: string;
+      /** What was found and what the restart changes ("... insufficient bands: increased nbnd from 20 to 24, ..."). */
       message: string;
+      /**
+       * What was found, without the repair ("the highest band holds up to 0.02 electrons (insufficient bands)"): the
+       * message of a strategy that does not repair (fail_fast, retry) or of an attempt limit that stops the repair.
+       */
+      problem?: string;
       /** The complete new overrides. */
       overrides: CodeParameters;
       changes: ParameterChanges;

@@ -116,6 +116,11 @@ export function failureReason(ctx: RecoveryContext): string {
   return `${r.exitName} (${r.exitCode}): ${r.exitMessage}${detail}${job}`;
 }
 
+/** What a handler found, for a message that must not say it repaired it. */
+function problemOf(repair: Repair): string {
+  return repair.action === 'restart' ? (repair.problem ?? `it would restart (${repair.message})`) : repair.message;
+}
+
 function fail(message: string, handler?: string): RecoveryDecision {
   return handler ? { action: 'fail', handler, message } : { action: 'fail', message };
 }
@@ -259,10 +264,10 @@ export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx
   if (success) {
     if (!repair) return { action: 'finish', message: `finished: ${r.exitName} (${r.exitCode})`, exitCode: r.exitCode };
     if (repair.action === 'finish') return fromRepair(repair, reason);
-    // a success that fails the sanity check (insufficient bands)
+    // a success that fails the sanity check (insufficient bands): these strategies do not repair it
     if (strategy === 'fail_fast' || strategy === 'retry') {
       return fail(
-        `${r.exitName} (${r.exitCode}) but ${repair.handler} failed: ${repair.message}` +
+        `${r.exitName} (${r.exitCode}) but ${repair.handler} failed: ${problemOf(repair)}; not repaired under ${strategy}` +
           (strategy === 'retry' ? ' (the same input would give the same result)' : ''),
         repair.handler,
       );
@@ -290,7 +295,7 @@ export function decideRecovery(policy: RecoveryPolicyInput | RecoveryPolicy, ctx
   }
 
   if (decision.action === 'restart' && ctx.attempt >= maxAttempts) {
-    const why = success && repair ? `${repair.handler}: ${repair.message}` : reason;
+    const why = success && repair ? `${repair.handler}: ${problemOf(repair)}` : reason;
     return gaveUp(ctx, why);
   }
   return decision;

@@ -6,15 +6,18 @@
 import { StructureParseError } from './errors.ts';
 import { isElement } from '../elements.ts';
 import { cellParameters, fracToCart, latticeFromParameters, volume, wrapFrac } from './lattice.ts';
+import { DEFAULT_STRUCTURE_LIMITS, latticeProblem, structureProblem, type StructureLimits } from './sanity.ts';
 import type { Mat3, Site, Structure, Vec3 } from './structure.ts';
 import { applySymop, IDENTITY, parseSymop } from './symop.ts';
 import type { SymOp } from './symop.ts';
 
 export interface CifReadOptions {
-  /** Symmetry images closer than this (Å) are one site. Default 0.01. */
+  /** Symmetry images of one site closer than this (Å) are one site. Default: DEFAULT_STRUCTURE_LIMITS.overlapTolerance. */
   siteTolerance?: number;
   /** Occupancies within this of 1 count as full. Default 1e-3. */
   occupancyTolerance?: number;
+  /** The physical range the structure must be in (./sanity.ts); defaults: DEFAULT_STRUCTURE_LIMITS. */
+  limits?: Partial<StructureLimits>;
 }
 
 // ---------------------------------------------------------------- tokens
@@ -205,17 +208,24 @@ const SPACE_GROUP_FIELDS = [
   '_symmetry_int_tables_number',
 ] as const;
 
-function readCell(b: Block, source: string): Mat3 {
+function readCell(b: Block, source: string, limits: Partial<StructureLimits> | undefined): Mat3 {
+  const tokens: Token[] = [];
   const values = CELL_FIELDS.map((field) => {
     const t = scalar(b, field);
     if (!t) throw new StructureParseError({ source, line: b.line, field, reason: `missing from data block "${b.name}"` });
+    tokens.push(t);
     const v = number(t, field, source);
     const ok = field.startsWith('_cell_length') ? v > 0 : v > 0 && v < 180;
     if (!ok) throw new StructureParseError({ source, line: t.line, field, reason: `out of range: ${t.text}` });
     return v;
   }) as [number, number, number, number, number, number];
   const lattice = latticeFromParameters(...values);
-  if (!(volume(lattice) > 1e-6)) throw new StructureParseError({ source, line: b.line, field: '_cell_angle_alpha', reason: 'the cell angles give a cell of zero volume' });
+  const problem = latticeProblem(lattice, limits);
+  if (problem) {
+    // a length names its tag; a flat cell is the angles' doing
+    const at = problem.axis !== undefined ? problem.axis : 3;
+    throw new StructureParseError({ source, line: tokens[at]!.line, field: problem.axis !== undefined ? CELL_FIELDS[at] : 'cell angles', reason: problem.reason, kind: problem.kind });
+  }
   return lattice;
 }
 
@@ -241,6 +251,7 @@ function readSymops(b: Block, source: string): SymOp[] {
       source,
       line: t.line,
       field,
+      kind: 'unsupported',
       reason: `space group "${t.text}" is named but its symmetry operations are not listed; add a _space_group_symop_operation_xyz (or _symmetry_equiv_pos_as_xyz) loop, or give the structure in P1 (no built-in space-group tables)`,
     });
   }
@@ -257,10 +268,11 @@ interface AsymSite {
 function readAtomSites(b: Block, source: string, occupancyTolerance: number): AsymSite[] {
   const xs = column(b, '_atom_site_fract_x');
   if (!xs) {
-    const reason = column(b, '_atom_site_cartn_x')
-      ? 'only Cartesian atom sites (_atom_site_Cartn_x) are given; fractional coordinates are required'
+    const cartesianOnly = column(b, '_atom_site_cartn_x') !== undefined;
+    const reason = cartesianOnly
+      ? 'atom sites given only as Cartesian coordinates (_atom_site_Cartn_x); fractional coordinates are required'
       : `missing from data block "${b.name}" (no atom sites)`;
-    throw new StructureParseError({ source, line: b.line, field: '_atom_site_fract_x', reason });
+    throw new StructureParseError({ source, line: b.line, field: '_atom_site_fract_x', reason, kind: cartesianOnly ? 'unsupported' : 'malformed' });
   }
   const col = (tag: string, required: boolean): Token[] | undefined => {
     const c = column(b, tag);
@@ -292,7 +304,7 @@ function readAtomSites(b: Block, source: string, occupancyTolerance: number): As
       const occ = number(occTok, '_atom_site_occupancy', source);
       const name = label ?? species;
       if (occ < 1 - occupancyTolerance) {
-        throw new StructureParseError({ source, line: occTok.line, field: '_atom_site_occupancy', reason: `partial occupancy is not supported: site ${name} has occupancy ${occ}` });
+        throw new StructureParseError({ source, line: occTok.line, field: '_atom_site_occupancy', kind: 'unsupported', reason: `partial occupancy (site ${name} has occupancy ${occ})` });
       }
       if (occ > 1 + occupancyTolerance) {
         throw new StructureParseError({ source, line: occTok.line, field: '_atom_site_occupancy', reason: `site ${name} has occupancy ${occ}, above 1` });
@@ -313,27 +325,29 @@ function periodicDistance(lattice: Mat3, a: Vec3, b: Vec3): number {
   return Math.hypot(c[0], c[1], c[2]);
 }
 
-function expand(lattice: Mat3, asym: AsymSite[], ops: SymOp[], tol: number, source: string): Site[] {
-  const out: (Site & { line: number })[] = [];
+/** A site of the full cell, with the asymmetric-unit site it is an image of. */
+interface ExpandedSite extends Site {
+  from: AsymSite;
+  image: boolean;
+}
+
+/**
+ * The full cell: each asymmetric-unit site's images under the operations, those within `tol` of one another merged
+ * (a site on a special position maps onto itself). Images of *different* sites are not merged here: two listed
+ * sites at one place are overlapping atoms, which the sanity check refuses, naming both, as it does for a POSCAR.
+ */
+function expand(lattice: Mat3, asym: AsymSite[], ops: SymOp[], tol: number): ExpandedSite[] {
+  const out: ExpandedSite[] = [];
   for (const a of asym) {
+    const orbit: ExpandedSite[] = [];
     for (const op of ops) {
       const frac = applySymop(op, a.frac).map((x) => wrapFrac(x)) as Vec3;
-      const same = out.find((s) => periodicDistance(lattice, s.frac, frac) < tol);
-      if (same) {
-        if (same.species !== a.species) {
-          throw new StructureParseError({
-            source,
-            line: a.line,
-            field: '_atom_site_fract_x',
-            reason: `sites ${same.label ?? same.species} (${same.species}) and ${a.label ?? a.species} (${a.species}) occupy the same position; mixed occupancy is not supported`,
-          });
-        }
-        continue;
-      }
-      out.push({ species: a.species, frac, ...(a.label !== undefined ? { label: a.label } : {}), line: a.line });
+      if (orbit.some((s) => periodicDistance(lattice, s.frac, frac) < tol)) continue;
+      orbit.push({ species: a.species, frac, ...(a.label !== undefined ? { label: a.label } : {}), from: a, image: orbit.length > 0 });
     }
+    out.push(...orbit);
   }
-  return out.map(({ line: _line, ...site }) => site);
+  return out;
 }
 
 function blockHasStructure(b: Block): boolean {
@@ -342,14 +356,22 @@ function blockHasStructure(b: Block): boolean {
 
 /** Every structure in a CIF, one per data block that has a cell or atom sites, symmetry-expanded to the full cell. */
 export function parseCif(text: string, source: string, options: CifReadOptions = {}): Structure[] {
-  const tol = options.siteTolerance ?? 0.01;
+  const tol = options.siteTolerance ?? DEFAULT_STRUCTURE_LIMITS.overlapTolerance;
   const occTol = options.occupancyTolerance ?? 1e-3;
   const blocks = parseBlocks(tokenize(text, source), source);
   return blocks.filter(blockHasStructure).map((b) => {
-    const lattice = readCell(b, source);
+    const lattice = readCell(b, source, options.limits);
     const asym = readAtomSites(b, source, occTol);
     const ops = readSymops(b, source);
-    return { lattice, sites: expand(lattice, asym, ops, tol, source), title: b.name };
+    const expanded = expand(lattice, asym, ops, tol);
+    const names = expanded.map((s) => `${s.from.label ?? `${s.species} (line ${s.from.line})`}${s.image ? ' (a symmetry image)' : ''}`);
+    const problem = structureProblem({ lattice, sites: expanded }, { limits: { overlapTolerance: tol, ...options.limits }, siteNames: names });
+    if (problem) {
+      const second = expanded[problem.sites?.[1] ?? 0];
+      const hint = problem.sites?.[0] !== undefined && expanded[problem.sites[0]]!.from === second?.from ? ' (rounded coordinates near a special position? raise siteTolerance)' : '';
+      throw new StructureParseError({ source, line: second?.from.line ?? b.line, field: '_atom_site_fract_x', reason: problem.reason + hint, kind: problem.kind });
+    }
+    return { lattice, sites: expanded.map(({ from: _from, image: _image, ...site }) => site), title: b.name };
   });
 }
 

@@ -2,6 +2,7 @@
 import { StructureParseError } from './errors.ts';
 import { isElement } from '../elements.ts';
 import { cartToFrac, volume } from './lattice.ts';
+import { latticeProblem, structureProblem, type StructureLimits } from './sanity.ts';
 import type { Mat3, Site, Structure, Vec3 } from './structure.ts';
 
 interface Line {
@@ -22,7 +23,7 @@ function speciesName(token: string): string | undefined {
  * go to `Site.moves`. Anything after the positions (velocities, predictor-corrector data) is ignored.
  * The title is the comment line.
  */
-export function parsePoscar(text: string, source: string): Structure {
+export function parsePoscar(text: string, source: string, options: { limits?: Partial<StructureLimits> } = {}): Structure {
   const all: Line[] = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/).map((t, i) => ({ text: t, no: i + 1 }));
   let next = 0;
   const take = (what: string): Line => {
@@ -59,7 +60,8 @@ export function parsePoscar(text: string, source: string): Structure {
   }
   const scaleVec = (v: Vec3): Vec3 => [v[0] * factor[0], v[1] * factor[1], v[2] * factor[2]];
   const lattice = raw.map(scaleVec) as Mat3;
-  if (!(volume(lattice) > 1e-8)) throw new StructureParseError({ source, line: scaleLine.no + 1, field: 'lattice', reason: 'lattice vectors are linearly dependent (zero volume)' });
+  const cell = latticeProblem(lattice, options.limits);
+  if (cell) throw new StructureParseError({ source, line: scaleLine.no + 1 + (cell.axis ?? 0), field: 'lattice', reason: cell.reason, kind: cell.kind });
 
   // VASP 5: a line of species names, then counts. VASP 4 has only the counts; there we accept species
   // from the comment line when it is exactly one element per count (how phonopy and ASE write VASP 4 files).
@@ -76,7 +78,8 @@ export function parsePoscar(text: string, source: string): Structure {
         source,
         line: speciesLine.no,
         field: 'species',
-        reason: 'species names are required (VASP 5 format: a line of element symbols above the counts line); this looks like VASP 4',
+        kind: 'unsupported',
+        reason: 'VASP 4 POSCAR without species names (VASP 5 format: a line of element symbols above the counts line), unless the comment line names one element per count',
       });
     }
     species = fromTitle;
@@ -110,6 +113,8 @@ export function parsePoscar(text: string, source: string): Structure {
   }
 
   const sites: Site[] = [];
+  const names: string[] = [];
+  const lines: number[] = [];
   const total = counts.reduce((a, b) => a + b, 0);
   species.forEach((el, k) => {
     for (let n = 0; n < counts[k]!; n++) {
@@ -127,9 +132,32 @@ export function parsePoscar(text: string, source: string): Structure {
         site.moves = flags.map((f) => f.toUpperCase() === 'T') as [boolean, boolean, boolean];
       }
       sites.push(site);
+      names.push(`${el}${n + 1} (line ${l.no})`);
+      lines.push(l.no);
     }
   });
+  // Velocities and predictor-corrector data follow after a blank line: a position right after the last is one the counts left out.
+  const after = all[next];
+  if (after && after.text.trim() !== '' && numbersIn3(after.text)) {
+    throw new StructureParseError({
+      source,
+      line: after.no,
+      field: 'counts',
+      reason: `the counts (${counts.join(' ')}, line ${countsLine.no}) say ${total} position(s), but line ${after.no} is one more; counts and positions disagree`,
+    });
+  }
+  const problem = structureProblem({ lattice, sites }, { ...options, siteNames: names });
+  if (problem) {
+    const at = problem.field === 'sites' ? lines[problem.sites![1]]! : scaleLine.no + 1;
+    throw new StructureParseError({ source, line: at, field: problem.field === 'sites' ? 'position' : 'lattice', reason: problem.reason, kind: problem.kind });
+  }
   return { lattice, sites, title };
+}
+
+/** Whether a line starts with three numbers (a position, with or without flags). */
+function numbersIn3(text: string): boolean {
+  const toks = text.trim().split(/\s+/).slice(0, 3);
+  return toks.length === 3 && toks.every((t) => t !== '' && Number.isFinite(Number(t)));
 }
 
 /** Shortest text that reads back as the same double (exponent form only for tiny values), right-aligned. */

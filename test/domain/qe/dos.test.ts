@@ -50,9 +50,9 @@ describe('parseDosFile', () => {
   });
 
   it('rejects files that are not dos.x output', () => {
-    expect(() => parseDosFile('# header only\n')).toThrow(/no data rows/);
-    expect(() => parseDosFile('1 2\n3 4\n')).toThrow(/2 columns/);
-    expect(() => parseDosFile('1 2 3\n4 5\n')).toThrow(/row 2 has 2 columns/);
+    expect(() => parseDosFile('# header only\n', 'si.dos')).toThrow('si.dos: no data rows');
+    expect(() => parseDosFile('1 2\n3 4\n')).toThrow('dos.x .dos file line 1: a row has 2 columns; expected 3 (E, dos, Int) or 4 (E, dosup, dosdw, Int)');
+    expect(() => parseDosFile('1 2 3\n4 5\n', 'si.dos')).toThrow('si.dos line 2: a row has 2 columns, the first (line 1) has 3');
   });
 });
 

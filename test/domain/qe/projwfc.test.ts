@@ -14,7 +14,10 @@ import {
   sumPdos,
 } from '../../../src/domain/codes/qe/projwfc.ts';
 import { siScratch, SI_PSEUDO_GZ } from '../../support/qe-si.ts';
+import { parsePwOutput } from '../../../src/domain/codes/qe/parse.ts';
+import { ReadError } from '../../../src/domain/read-error.ts';
 import { describeShared, fixture } from '../../support/shared.ts';
+import { thrown } from '../../support/thrown.ts';
 
 const PW = '/usr/bin/pw.x';
 const PROJWFC = '/usr/bin/projwfc.x';
@@ -23,6 +26,7 @@ const PT_PDOS_OUT = '/usr/share/doc/quantum-espresso/examples/PP/example04/refer
 
 const trapz = (x: readonly number[], y: readonly number[]) => x.slice(1).reduce((s, xi, i) => s + 0.5 * (xi - x[i]!) * (y[i + 1]! + y[i]!), 0);
 const gz = (path: string) => gunzipSync(readFileSync(path)).toString('utf8');
+const NONCOLLINEAR = join(import.meta.dirname, '..', '..', 'data', 'projwfc-noncollinear');
 
 describe('buildProjwfcInput', () => {
   it('writes &PROJWFC, readable by the namelist reader', () => {
@@ -122,9 +126,9 @@ describeShared('projwfc.x fixture (aiida-quantumespresso, Si, QE 6.6)', () => {
 
   it('refuses a set without pdos_tot or with mismatched grids', () => {
     const f = files();
-    expect(() => parseProjwfcPdos(f.filter((x) => !x.name.endsWith('pdos_tot')))).toThrow(/no pdos_tot/);
+    expect(() => parseProjwfcPdos(f.filter((x) => !x.name.endsWith('pdos_tot')))).toThrow('projwfc.x output: no pdos_tot file among the files given');
     const broken = f.map((x) => (x.name.endsWith('wfc#1(s)') ? { ...x, text: x.text.replace('-5.799', '-5.800') } : x));
-    expect(() => parseProjwfcPdos(broken)).toThrow(/energy grid differs/);
+    expect(() => parseProjwfcPdos(broken)).toThrow("aiida.pdos_atm#1(Si)_wfc#1(s): energy grid differs from aiida.pdos_tot's: files of different runs?");
   });
 });
 
@@ -173,13 +177,116 @@ describe.skipIf(!existsSync(PT_PDOS_OUT))(`projwfc.x with spin-orbit: Pt of QE's
 });
 
 describe('parsePdosFile / parsePdosTot: what they refuse', () => {
-  it('k-resolved files, unknown columns, wrong names', () => {
-    expect(() => parsePdosTot('# ik   E (eV)  dos(E)    pdos(E)\n 1 -5.0 0.1 0.1\n')).toThrow(/k-resolved/);
-    expect(() => parsePdosTot('# E (eV)  foo(E)\n 1 2\n')).toThrow(/unexpected columns E foo/);
-    expect(() => parsePdosFile('x.pdos_tot', '# E (eV) dos(E) pdos(E)\n1 2 3\n')).toThrow(/not a pdos_atm/);
-    expect(() => parsePdosFile('x.pdos_atm#1(Si)_wfc#1(s)', '# E (eV)   ldos(E)   pdos(E)\n1 2\n')).toThrow(/a row has 2 numbers for 3 columns/);
+  it('k-resolved files (not supported yet), unknown columns, wrong names, short rows', () => {
+    const k = thrown<ReadError>(() => parsePdosTot('# ik   E (eV)  dos(E)    pdos(E)\n 1 -5.0 0.1 0.1\n', 'si.pdos_tot'));
+    expect(k).toMatchObject({ kind: 'unsupported', source: 'si.pdos_tot', line: 1 });
+    expect(k.message).toBe('si.pdos_tot line 1: not supported yet: k-resolved PDOS (kresolveddos = .true.); run projwfc.x without it');
+    expect(() => parsePdosTot('# E (eV)  foo(E)\n 1 2\n')).toThrow(/pdos_tot line 1: unexpected columns E foo/);
+    expect(() => parsePdosFile('x.pdos_tot', '# E (eV) dos(E) pdos(E)\n1 2 3\n', 'unpolarised')).toThrow(/x\.pdos_tot: not a pdos_atm/);
+    const short = thrown<ReadError>(() => parsePdosFile('x.pdos_atm#1(Si)_wfc#1(s)', '# E (eV)   ldos(E)   pdos(E)\n1 2 3\n1 2\n', 'unpolarised'));
+    expect(short).toBeInstanceOf(ReadError);
+    expect(short.message).toBe('x.pdos_atm#1(Si)_wfc#1(s) line 3: a row has 2 numbers for 3 columns (E ldos pdos)');
+  });
+});
+
+describe('PDOS files that do not fit together (real files of different runs)', () => {
+  const fe = (name: string) => ({ name, text: readFileSync(join(NONCOLLINEAR, 'fe-noncollinear', name), 'utf8') });
+  const ni = (name: string) => ({ name, text: readFileSync(join(NONCOLLINEAR, 'ni-spin-orbit', name), 'utf8') });
+
+  it("a spin-orbit (_j) file beside a noncollinear run's pdos_tot", () => {
+    const e = thrown<ReadError>(() => parseProjwfcPdos([fe('fe.pdos_tot'), ni('ni.pdos_atm#1(Ni)_wfc#3(s_j0.5)')]));
+    expect(e.message).toBe('ni.pdos_atm#1(Ni)_wfc#3(s_j0.5): a spin-orbit (_j) file among the files of a noncollinear run (pdos_tot): files of different runs?');
   });
 
+  it("a noncollinear d file read as a spin-unpolarised one: the columns say it is not", () => {
+    expect(() => parsePdosFile('fe.pdos_atm#1(Fe)_wfc#2(d)', fe('fe.pdos_atm#1(Fe)_wfc#2(d)').text, 'unpolarised')).toThrow(
+      /^fe\.pdos_atm#1\(Fe\)_wfc#2\(d\) line 1: unexpected columns E ldosup ldosdw pdosup pdosdw .* for d of a unpolarised run \(expected E ldos pdos pdos pdos pdos pdos\)$/,
+    );
+  });
+});
+
+describe('the noncollinear and spin-orbit PDOS of real runs (test/data/projwfc-noncollinear, pw.x + projwfc.x 6.7)', () => {
+  const read = (dir: string) =>
+    readdirSync(join(NONCOLLINEAR, dir))
+      .filter((f) => f.includes('.pdos_'))
+      .map((name) => ({ name, text: readFileSync(join(NONCOLLINEAR, dir, name), 'utf8') }));
+  const text = (dir: string, name: string) => readFileSync(join(NONCOLLINEAR, dir, name), 'utf8');
+  const below = (p: { energiesEv: number[] }, ef: number, y: readonly number[]) => {
+    const i = p.energiesEv.findIndex((e) => e > ef);
+    return trapz(p.energiesEv.slice(0, i), y.slice(0, i));
+  };
+  const fermi = (dir: string, prefix: string) => parsePwOutput({ stdout: text(dir, `${prefix}.scf.out`), xml: text(dir, 'data-file-schema.xml') }).fermiEnergyEv!;
+
+  it('noncollinear bcc Fe: pdos_tot `E dos pdosup pdosdw` read, the per-orbital up/dw as s_z components, not spin channels', () => {
+    const p = parseProjwfcPdos(read('fe-noncollinear'));
+    expect(p.spinTreatment).toBe('noncollinear');
+    expect(p.spin).toBeUndefined();
+    expect(p.energiesEv).toHaveLength(200);
+    expect(p.total[0]).toBe(0.254e-5);
+    expect(p.sz).toEqual({ projectedUp: expect.any(Array), projectedDown: expect.any(Array) });
+    expect([p.sz!.projectedUp[0], p.sz!.projectedDown[0]]).toEqual([0.123e-5, 0.13e-5]);
+    expect(p.projectedTotal[0]).toBeCloseTo(0.253e-5, 12);
+    expect(p.projections.map((x) => `${x.orbital}:${x.components.length}:${x.spin === undefined}:${x.sz !== undefined}`)).toEqual(['s:1:true:true', 'd:5:true:true']);
+    const d = p.projections[1]!;
+    expect(d.sz!.up[0]).toBe(0.276e-7);
+    expect(d.pdos[0]).toBeCloseTo(0.276e-7 + 0.202e-7, 15);
+    // the projections add up to pdos_tot's (3 printed digits)
+    p.energiesEv.forEach((_, i) => {
+      const sum = p.projections.reduce((acc, x) => acc + x.pdos[i]!, 0);
+      expect(Math.abs(sum - p.projectedTotal[i]!)).toBeLessThanOrEqual(0.01 * p.projectedTotal[i]! + 2e-3);
+    });
+    // below E_F: Fe's 8 valence electrons; s_z up − down = the z moment, as projwfc.x's Löwdin polarization says
+    const ef = fermi('fe-noncollinear', 'fe');
+    expect(below(p, ef, p.total)).toBeCloseTo(8, 1);
+    const moment = below(p, ef, p.sz!.projectedUp) - below(p, ef, p.sz!.projectedDown);
+    const lowdin = parseProjwfcStdout(text('fe-noncollinear', 'fe.pdos.out')).lowdin[0]!;
+    expect(moment).toBeCloseTo(lowdin.polarization!.total, 1); // 2.196
+    const bySz = sumPdos(p.projections, 'element')[0]!;
+    expect(bySz.spin).toBeUndefined();
+    expect(bySz.sz!.up[100]).toBeCloseTo(p.projections[0]!.sz!.up[100]! + d.sz!.up[100]!, 15);
+  });
+
+  it('noncollinear bcc Fe: the states carry s_z', () => {
+    const s = parseProjwfcStdout(text('fe-noncollinear', 'fe.pdos.out'));
+    expect(s.ok).toBe(true);
+    expect(s.states).toHaveLength(12);
+    expect(s.states[0]).toEqual({ state: 1, atomIndex: 1, element: 'Fe', wfcIndex: 1, l: 0, orbital: 's', m: 1, sz: 0.5 });
+    expect(s.states[1]).toMatchObject({ l: 0, m: 1, sz: -0.5 });
+    expect(s.states.filter((x) => x.orbital === 'd' && x.sz === 0.5)).toHaveLength(5);
+  });
+
+  it('spin-orbit fcc Ni: one file per (l, j), one column per m_j; the j = 5/2 d holds 6/4 of the j = 3/2 d', () => {
+    const p = parseProjwfcPdos(read('ni-spin-orbit'));
+    expect(p.spinTreatment).toBe('spin-orbit');
+    expect(p.spin).toBeUndefined();
+    expect(p.sz).toBeUndefined();
+    expect(p.projections.map((x) => [x.wfcIndex, x.orbital, x.j, x.components.length])).toEqual([
+      [1, 'd', 1.5, 4],
+      [2, 'd', 2.5, 6],
+      [3, 's', 0.5, 2],
+    ]);
+    for (const x of p.projections) {
+      expect(x.spin).toBeUndefined();
+      x.pdos.forEach((v, i) => expect(Math.abs(x.components.reduce((a, c) => a + c[i]!, 0) - v)).toBeLessThanOrEqual(0.01 * v + 2e-3));
+    }
+    p.energiesEv.forEach((_, i) => {
+      const sum = p.projections.reduce((acc, x) => acc + x.pdos[i]!, 0);
+      expect(Math.abs(sum - p.projectedTotal[i]!)).toBeLessThanOrEqual(0.01 * p.projectedTotal[i]! + 2e-3);
+    });
+    const [d32, d52] = p.projections.map((x) => trapz(p.energiesEv, x.pdos));
+    expect(d52! / d32!).toBeCloseTo(1.5, 1);
+    expect(below(p, fermi('ni-spin-orbit', 'ni'), p.total)).toBeCloseTo(9.9, 1); // 10 valence electrons, the window starts at 5 eV
+    expect(sumPdos(p.projections, 'l').map((x) => x.label)).toEqual(['d', 's']);
+  });
+
+  it('spin-orbit fcc Ni: the states carry j and m_j', () => {
+    const s = parseProjwfcStdout(text('ni-spin-orbit', 'ni.pdos.out'));
+    expect(s.states.map((x) => `${x.orbital}${x.j}:${x.mj}`).slice(0, 5)).toEqual(['d1.5:-1.5', 'd1.5:-0.5', 'd1.5:0.5', 'd1.5:1.5', 'd2.5:-2.5']);
+    expect(s.lowdin[0]).toMatchObject({ total: 9.8872, byL: { s: 0.94, d: 8.9471 } });
+  });
+});
+
+describe('parseProjwfcPdos: warnings', () => {
   it('warns when pdos_tot is zero everywhere (projwfc.x 6.7 with degauss after a tetrahedra_opt nscf)', () => {
     const zero = '# E (eV)  dos(E)    pdos(E)\n  -6.285  0.000E+00  0.000E+00\n  -6.265  0.000E+00  0.000E+00\n';
     expect(parseProjwfcPdos([{ name: 'si.pdos_tot', text: zero }]).warnings[0]).toMatch(/zero everywhere.*tetrahedra_opt/);

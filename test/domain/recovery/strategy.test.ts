@@ -98,12 +98,19 @@ describe('decideRecovery: success', () => {
       expect(d).toMatchObject({ action: 'restart', handler: 'sanity_check_insufficient_bands', restartFrom: 'charge-density' });
       expect(d.overrides).toEqual({ system: { nbnd: 24 }, electrons: { startingpot: 'file' } });
     }
-    expect(decide('fail_fast', ctxFor('scf', res))).toMatchObject({ action: 'fail', handler: 'sanity_check_insufficient_bands' });
-    expect(decide('retry', ctxFor('scf', res)).message).toMatch(/same input would give the same result/);
-    // at the last attempt
-    expect(decide('adaptive', ctxFor('scf', res, { attempt: 5 })).message).toMatch(
-      /^gave up after 5 attempts: sanity_check_insufficient_bands: .*insufficient bands/,
+    // fail_fast and retry say what was found, not the repair they did not do (issue 19)
+    const occupied = `the highest band holds up to ${res.highestBandOccupationMax ?? '?'} electrons (insufficient bands)`;
+    expect(decide('fail_fast', ctxFor('scf', res))).toEqual({
+      action: 'fail',
+      handler: 'sanity_check_insufficient_bands',
+      message: `SUCCESS (0) but sanity_check_insufficient_bands failed: ${occupied}; not repaired under fail_fast`,
+    });
+    expect(decide('retry', ctxFor('scf', res)).message).toBe(
+      `SUCCESS (0) but sanity_check_insufficient_bands failed: ${occupied}; not repaired under retry (the same input would give the same result)`,
     );
+    // at the last attempt: it gave up, so it did not increase nbnd either
+    expect(decide('adaptive', ctxFor('scf', res, { attempt: 5 })).message).toBe(`gave up after 5 attempts: sanity_check_insufficient_bands: ${occupied}`);
+    for (const s of ['fail_fast', 'retry'] as const) expect(decide(s, ctxFor('scf', res)).message).not.toMatch(/increased|restarting/);
   });
 });
 

@@ -62,12 +62,4 @@ export function fracSet(s: Structure, digits = 3): string[] {
   return s.sites.map((site) => `${site.species} ${site.frac.map(w).join(' ')}`).sort();
 }
 
-/** Catch an error thrown by fn (fails the test if nothing is thrown). */
-export function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error, none was thrown');
-}
+export { thrown } from '../../support/thrown.ts';

@@ -11,6 +11,7 @@
  * prints them with 4 decimals only. Both are read by pw.x's readers (./pw-xml.ts, ./pw-stdout.ts); this checks
  * and arranges what they read.
  */
+import { ReadError } from '../../read-error.ts';
 import { normalizeKLabel } from '../../structure/kpath.ts';
 import { BOHR_TO_ANGSTROM } from '../../units.ts';
 import { reciprocalLattice } from '../../structure/lattice.ts';
@@ -216,8 +217,12 @@ export interface PwBandsParseInput {
 
 const isXml = (text: string) => /^\s*(<\?xml|<[A-Za-z_][\w.-]*:espresso\b|<espresso\b)/.test(text);
 
-const vec3 = (nums: number[], what: string): Vec3 => {
-  if (nums.length !== 3) throw new Error(`${what}: expected 3 numbers, got ${nums.length}`);
+const XML = 'data-file-schema.xml';
+const STDOUT = 'pw.x stdout';
+const malformed = (source: string, reason: string) => new ReadError({ source, reason });
+
+const vec3 = (nums: number[], what: string, source: string): Vec3 => {
+  if (nums.length !== 3) throw new ReadError({ source, field: what, reason: `expected 3 numbers, got ${nums.length}` });
   return [nums[0]!, nums[1]!, nums[2]!];
 };
 
@@ -244,12 +249,12 @@ function parseBandsXml(text: string): PwBands {
   try {
     root = parseXmlDocument(text);
   } catch (e) {
-    throw new Error(`pw.x XML is not well-formed: ${(e as Error).message}`);
+    throw malformed(XML, `not well-formed XML: ${(e as Error).message}`);
   }
   const xml = readPwXml(root);
-  if (!xml.kpoints) throw new Error('pw.x XML has no output/band_structure (not a QE >= 6.4 data-file-schema.xml, or the run did not finish)');
-  const kpointsTpiba = xml.kpoints.map((k, i) => vec3(k.kTpiba, `ks_energies ${i + 1}: k_point`));
-  if (kpointsTpiba.length === 0) throw new Error('pw.x XML has no <ks_energies>');
+  if (!xml.kpoints) throw malformed(XML, 'no output/band_structure (not a QE >= 6.4 data-file-schema.xml, or the run did not finish)');
+  const kpointsTpiba = xml.kpoints.map((k, i) => vec3(k.kTpiba, `ks_energies ${i + 1}: k_point`, XML));
+  if (kpointsTpiba.length === 0) throw malformed(XML, 'no <ks_energies>');
   const lsda = xml.lsda === true;
   const eigenvalues = xml.eigenvaluesEv ?? [];
   const upCount = (e: number[]) => xml.nbndUp ?? xml.nbnd ?? e.length / 2;
@@ -261,7 +266,7 @@ function parseBandsXml(text: string): PwBands {
     up.some((b) => b.length !== nBands) ||
     down.some((b) => b.length !== (xml.nbndDw ?? nBands))
   ) {
-    throw new Error('pw.x XML: eigenvalue counts differ between k-points');
+    throw malformed(XML, 'eigenvalue counts differ between k-points');
   }
   const weights = xml.kpoints.flatMap((k) => (k.weight === undefined ? [] : [k.weight]));
   const base: PwBandsBase = {
@@ -289,34 +294,35 @@ function parseBandsXml(text: string): PwBands {
 function parseBandsStdout(stdout: string): PwBands {
   const s = readPwStdout(stdout);
   if (s.bandsOverflowLine !== undefined) {
-    throw new Error(`pw.x stdout: band energies overflow the print format (${s.bandsOverflowLine}); read the XML instead`);
+    throw malformed(STDOUT, `band energies overflow the print format (${s.bandsOverflowLine}); read the XML instead`);
   }
   const listed = s.kpointList;
   const [upCh, downCh] = s.bands ?? [];
   if (!upCh || upCh.length === 0) {
     const many = (listed && listed.length >= 100) || /Number of k-points >= 100/.test(stdout);
-    throw new Error(
+    throw malformed(
+      STDOUT,
       many
-        ? `pw.x stdout lists no band energies: pw.x leaves them out for ${listed?.length ?? 'at least 100'} k-points (>= 100) unless verbosity = 'high'; read the XML (data-file-schema.xml) instead`
-        : 'pw.x stdout lists no band energies (no "End of band structure calculation" listing)',
+        ? `no band energies listed: pw.x leaves them out for ${listed?.length ?? 'at least 100'} k-points (>= 100) unless verbosity = 'high'; read the XML (data-file-schema.xml) instead`
+        : 'no band energies listed (no "End of band structure calculation" listing)',
     );
   }
   const nk = upCh.length;
-  if (downCh && downCh.length !== nk) throw new Error('pw.x stdout: spin up and down listings have different k-point counts');
+  if (downCh && downCh.length !== nk) throw malformed(STDOUT, 'spin up and down listings have different k-point counts');
   const warnings: string[] = [];
   let kpointsTpiba: Vec3[];
   let weights: number[] | undefined;
   if (listed && (listed.length === nk || listed.length === 2 * nk)) {
     // lsda lists every k twice (up, then down); the first half are the k-points
-    kpointsTpiba = listed.slice(0, nk).map((x, i) => vec3(x.kTpiba, `k(${i + 1})`));
+    kpointsTpiba = listed.slice(0, nk).map((x, i) => vec3(x.kTpiba, `k(${i + 1})`, STDOUT));
     weights = listed.slice(0, nk).map((x) => x.weight);
   } else {
-    kpointsTpiba = upCh.map((x, i) => vec3(x.kTpiba, `band listing, k-point ${i + 1}`));
+    kpointsTpiba = upCh.map((x, i) => vec3(x.kTpiba, `band listing, k-point ${i + 1}`, STDOUT));
     warnings.push('k-points taken from the band listing headers (4 decimals): the k-point list was not printed');
   }
   const nBands = upCh[0]!.energiesEv.length;
   const all = [...upCh, ...(downCh ?? [])];
-  if (all.some((x) => x.energiesEv.length !== nBands)) throw new Error('pw.x stdout: band counts differ between k-points');
+  if (all.some((x) => x.energiesEv.length !== nBands)) throw malformed(STDOUT, 'band counts differ between k-points');
   const base: PwBandsBase = {
     source: 'stdout',
     kpointsTpiba,

@@ -8,6 +8,7 @@
  */
 import { fortranValue } from './inputs.ts';
 import type { Namelist } from './inputs.ts';
+import { ReadError } from '../../read-error.ts';
 import { errorBlocks, numbersIn } from './text.ts';
 
 export interface DosInputRequest {
@@ -82,23 +83,29 @@ export interface DosData {
 
 /**
  * The `.dos` file of dos.x (also projwfc.x-style rows of `E dos Int`): columns E, dos (or dosup, dosdw), Int dos.
- * Throws on a file without data rows or with rows of different lengths.
+ * Throws a ReadError (naming `source` and the line) on a file without data rows or with rows of different lengths.
  */
-export function parseDosFile(text: string): DosData {
+export function parseDosFile(text: string, source = 'dos.x .dos file'): DosData {
   const lines = text.split('\n');
   const header = lines.find((l) => l.trimStart().startsWith('#')) ?? '';
   const rows: number[][] = [];
-  for (const line of lines) {
+  let firstLine = 0;
+  lines.forEach((line, i) => {
     const t = line.trim();
-    if (!t || t.startsWith('#')) continue;
-    rows.push(numbersIn(t));
-  }
-  if (rows.length === 0) throw new Error('dos file has no data rows');
-  const ncol = rows[0]!.length;
-  if (ncol !== 3 && ncol !== 4) throw new Error(`dos file rows have ${ncol} columns; expected 3 (E, dos, Int) or 4 (E, dosup, dosdw, Int)`);
-  rows.forEach((r, i) => {
-    if (r.length !== ncol) throw new Error(`dos file row ${i + 1} has ${r.length} columns, the first has ${ncol}`);
+    if (!t || t.startsWith('#')) return;
+    const r = numbersIn(t);
+    if (rows.length === 0) {
+      firstLine = i + 1;
+      if (r.length !== 3 && r.length !== 4) {
+        throw new ReadError({ source, line: i + 1, reason: `a row has ${r.length} columns; expected 3 (E, dos, Int) or 4 (E, dosup, dosdw, Int)` });
+      }
+    } else if (r.length !== rows[0]!.length) {
+      throw new ReadError({ source, line: i + 1, reason: `a row has ${r.length} columns, the first (line ${firstLine}) has ${rows[0]!.length}` });
+    }
+    rows.push(r);
   });
+  if (rows.length === 0) throw new ReadError({ source, reason: 'no data rows' });
+  const ncol = rows[0]!.length;
   const out: DosData = {
     energiesEv: rows.map((r) => r[0]!),
     dos: rows.map((r) => (ncol === 4 ? r[1]! + r[2]! : r[1]!)),

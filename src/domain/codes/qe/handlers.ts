@@ -454,14 +454,9 @@ const HANDLERS: readonly PwHandler[] = [
         };
       }
       const next = current + Math.max(Math.floor(current * HANDLER_FACTORS.nbndFactor), HANDLER_FACTORS.nbndMinimum);
-      return restart(
-        ctx,
-        name,
-        `the highest band holds up to ${ctx.result.highestBandOccupationMax ?? '?'} electrons (insufficient bands): ` +
-          `increased nbnd from ${current} to ${next}, restarting from the charge density`,
-        [{ group: 'system', key: 'nbnd', value: next, assumed: current }],
-        'charge-density',
-      );
+      const problem = `the highest band holds up to ${ctx.result.highestBandOccupationMax ?? '?'} electrons (insufficient bands)`;
+      const repair = restart(ctx, name, `${problem}: increased nbnd from ${current} to ${next}, restarting from the charge density`, [{ group: 'system', key: 'nbnd', value: next, assumed: current }], 'charge-density');
+      return { ...repair, problem };
     },
   },
 ];

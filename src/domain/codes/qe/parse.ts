@@ -6,12 +6,13 @@
  * older `data-file.xml`), the `CRASH` file pw.x writes when it stops on an error, the process exit status and
  * whether the scheduler/executor killed the job for walltime, and the input namelists if known.
  *
- * Read by ./pw-stdout.ts and ./pw-xml.ts; the exit code decided by ./pw-exit-rules.ts (the rules, in order, are
+ * Read by ./pw-stdout.ts and ./pw-xml.ts, checked to be of one run by ./pw-cross-check.ts; the exit code decided by ./pw-exit-rules.ts (the rules, in order, are
  * on `decidePwExit`); the result assembled by ./pw-result.ts. The result keeps final values only (no
  * per-iteration arrays) so it can live in workflow history.
  */
 import { pwExitByName } from './exit-codes.ts';
 import { shorten } from './messages.ts';
+import { stdoutXmlDisagreement } from './pw-cross-check.ts';
 import { decidePwExit } from './pw-exit-rules.ts';
 import { asCalculation, normaliseParameters } from './pw-parameters.ts';
 import { pwResult, type PwResult } from './pw-result.ts';
@@ -61,8 +62,12 @@ function parseUnsafe(input: PwParseInput): PwResult {
     return { exitCode: info.code, exitName: info.name, exitMessage: info.message, jobDone: false, warnings: [], errorMessages: [] };
   }
   const stdout = readPwStdout(input.stdout, input.crash);
-  const { xml, problem, error } = readPwXmlText(input.xml, input.expectXml ?? true);
+  const read = readPwXmlText(input.xml, input.expectXml ?? true);
+  const { problem, error } = read;
   if (error !== undefined) stdout.warnings.add(`XML: ${error}`);
+  const filesDisagree = input.xml !== undefined && problem === undefined ? stdoutXmlDisagreement(stdout, read.xml) : undefined;
+  // values of an XML that is not of this run are not combined with stdout's
+  const xml = filesDisagree ? {} : read.xml;
   const parameters = normaliseParameters(input.parameters);
   // the parameters, else the XML's input echo, else what stdout looks like
   const calculation = asCalculation(parameters.get('control')?.get('calculation')) ?? xml.calculation ?? guessCalculation(stdout);
@@ -70,6 +75,7 @@ function parseUnsafe(input: PwParseInput): PwResult {
     stdout,
     xml,
     xmlProblem: problem,
+    ...(filesDisagree ? { filesDisagree } : {}),
     crashPresent: input.crash !== undefined,
     parameters,
     calculation,
@@ -77,5 +83,6 @@ function parseUnsafe(input: PwParseInput): PwResult {
     schedulerOutOfWalltime: input.schedulerOutOfWalltime,
   });
   if (exit.warning !== undefined) stdout.warnings.add(exit.warning);
-  return pwResult(pwExitByName(exit.name), stdout, xml, calculation);
+  const info = pwExitByName(exit.name);
+  return pwResult(exit.message ? { ...info, message: exit.message } : info, stdout, xml, calculation);
 }

@@ -2,13 +2,16 @@
  * projwfc.x: the input file, its stdout (atomic states, projections, Löwdin charges) and the projected DOS files
  * (`<filpdos>.pdos_tot`, `<filpdos>.pdos_atm#N(El)_wfc#M(l)`).
  *
- * Pure: text in, data out. pdos columns: `E ldos pdos_m1 pdos_m2 ...` (spin-polarised: `ldosup ldosdw` then
- * `pdosup pdosdw` per m); pdos_tot: `E dos pdos` (spin: `dosup dosdw pdosup pdosdw`). `dos` in pdos_tot is the
- * DOS from the eigenvalues, `pdos` the sum of all projections (smaller: the spilling).
+ * Pure: text in, data out. pdos columns: `E ldos pdos_m1 pdos_m2 ...` (spin-polarised and noncollinear: `ldosup
+ * ldosdw` then `pdosup pdosdw` per m; spin-orbit: one file per (l, j), `ldos` then one column per m_j); pdos_tot:
+ * `E dos pdos` (collinear spin: `dosup dosdw pdosup pdosdw`; noncollinear: `dos pdosup pdosdw`): see `PdosSpin`.
+ * `dos` in pdos_tot is the DOS from the eigenvalues, `pdos` the sum of all projections (smaller: the spilling).
+ * Real noncollinear and spin-orbit outputs: test/data/projwfc-noncollinear/.
  */
 import { writeToolNamelist, parseQeToolStdout } from './dos.ts';
 import type { QeToolStdout } from './dos.ts';
 import type { Namelist } from './inputs.ts';
+import { ReadError } from '../../read-error.ts';
 import { numbersIn } from './text.ts';
 
 export type OrbitalL = 's' | 'p' | 'd' | 'f';
@@ -74,6 +77,8 @@ export interface AtomicState {
   orbital: OrbitalL;
   /** Magnetic quantum number (1..2l+1, QE's real-harmonic order) without spin-orbit. */
   m?: number;
+  /** Noncollinear without spin-orbit: the spinor component, +0.5 or −0.5 (along the cell's z axis). */
+  sz?: number;
   /** With spin-orbit: j and m_j. */
   j?: number;
   mj?: number;
@@ -90,6 +95,7 @@ export interface LowdinCharges {
 export interface LowdinAtom extends LowdinCharges {
   atomIndex: number;
   element?: string;
+  /** "spin up" / "spin down" as printed: spin channels, or for a noncollinear run (states with `sz`) the s_z components. */
   spinUp?: LowdinCharges;
   spinDown?: LowdinCharges;
   /** up − down per l, as printed. */
@@ -183,6 +189,8 @@ export function parseProjwfcStdout(stdout: string, options: { bandProjections?: 
       } else {
         const m = /\bm=\s*(-?\d+)/.exec(inside);
         if (m) s.m = Number(m[1]);
+        const sz = new RegExp(String.raw`s_z=\s*(${NUM})`).exec(inside);
+        if (sz) s.sz = Number(sz[1]);
       }
       states.push(s);
       continue;
@@ -266,6 +274,16 @@ export function parseProjwfcStdout(stdout: string, options: { bandProjections?: 
 // ---------------------------------------------------------------------------------------------------------------
 // pdos files
 
+/**
+ * How the run treated spin, as the pdos_tot header says (projwfc.x 6.7):
+ * - `unpolarised`  `E dos pdos`;
+ * - `collinear`    `E dosup dosdw pdosup pdosdw` (nspin = 2): up and down are the two spin channels;
+ * - `noncollinear` `E dos pdosup pdosdw` (noncolin without spin-orbit): one DOS; "up"/"dw" of the projections are the
+ *                  s_z = ±1/2 components of the spinors along the cell's z axis, not spin channels;
+ * - `spin-orbit`   `E dos pdos` again, told apart by the per-orbital files, one per (l, j): `_wfc#M(d_j2.5)`.
+ */
+export type PdosSpin = 'unpolarised' | 'collinear' | 'noncollinear' | 'spin-orbit';
+
 export interface PdosProjection {
   atomIndex: number;
   element: string;
@@ -277,23 +295,31 @@ export interface PdosProjection {
   j?: number;
   /** The file's name (basename) it came from. */
   file: string;
-  /** ldos: summed over m (and over spin for spin-polarised runs), states/eV. */
+  /** ldos: summed over m (and over spin, or over s_z), states/eV. */
   pdos: number[];
+  /** `collinear` runs: the two spin channels. */
   spin?: { up: number[]; down: number[] };
-  /** Per m (or m_j) column, summed over spin. */
+  /** `noncollinear` runs: the s_z = +1/2 and −1/2 components (cell z axis). */
+  sz?: { up: number[]; down: number[] };
+  /** Per m (or, with spin-orbit, per m_j from −j to j) column, summed over spin or s_z. */
   components: number[][];
 }
 
 export interface PdosTotal {
+  spinTreatment: Exclude<PdosSpin, 'spin-orbit'> | 'unpolarised-or-spin-orbit';
   energiesEv: number[];
-  /** DOS from the eigenvalues (dos(E) column; up + down when spin-polarised). */
+  /** DOS from the eigenvalues (dos(E) column; up + down when collinear spin-polarised). */
   total: number[];
-  /** Sum of all projections (pdos(E) column). */
+  /** Sum of all projections (pdos(E) column; up + down, or both s_z, when split). */
   projectedTotal: number[];
+  /** `collinear`: the DOS and the projections per spin channel. */
   spin?: { up: number[]; down: number[]; projectedUp: number[]; projectedDown: number[] };
+  /** `noncollinear`: the projections per s_z component (the DOS itself is not split). */
+  sz?: { projectedUp: number[]; projectedDown: number[] };
 }
 
-export interface Pdos extends PdosTotal {
+export interface Pdos extends Omit<PdosTotal, 'spinTreatment'> {
+  spinTreatment: PdosSpin;
   projections: PdosProjection[];
   /**
    * E.g. an all-zero DOS: projwfc.x 6.7 writes zeros everywhere when `degauss` is given after an nscf with
@@ -305,12 +331,12 @@ export interface Pdos extends PdosTotal {
 const PDOS_NAME = /pdos_atm#(\d+)\(([^)]+)\)_wfc#(\d+)\(([spdf])(?:_j(\d+(?:\.\d+)?))?\)$/;
 
 /** Which projection a pdos file holds, from its name (`<filpdos>.pdos_atm#1(Si)_wfc#2(p)`); undefined for other names. */
-export function pdosFileInfo(name: string): Omit<PdosProjection, 'pdos' | 'spin' | 'components' | 'file'> | undefined {
+export function pdosFileInfo(name: string): Omit<PdosProjection, 'pdos' | 'spin' | 'sz' | 'components' | 'file'> | undefined {
   const base = name.slice(name.lastIndexOf('/') + 1);
   const m = PDOS_NAME.exec(base);
   if (!m) return undefined;
   const orbital = m[4] as OrbitalL;
-  const out: Omit<PdosProjection, 'pdos' | 'spin' | 'components' | 'file'> = {
+  const out: Omit<PdosProjection, 'pdos' | 'spin' | 'sz' | 'components' | 'file'> = {
     atomIndex: Number(m[1]),
     element: m[2]!.trim(),
     wfcIndex: Number(m[3]),
@@ -326,96 +352,132 @@ interface Table {
   rows: number[][];
 }
 
-function readTable(text: string, what: string): Table {
+function readTable(text: string, source: string): Table {
   const lines = text.split('\n');
-  const header = lines.find((l) => l.trimStart().startsWith('#'));
-  if (!header) throw new Error(`${what}: no '#' header line`);
-  // "# E (eV)  ldosup(E) ..." → ['E', 'ldosup', ...]; k-resolved files start with 'ik'
-  const columns = header
+  const headerIndex = lines.findIndex((l) => l.trimStart().startsWith('#'));
+  if (headerIndex < 0) throw new ReadError({ source, reason: "no '#' header line" });
+  // "# E (eV)  ldosup(E) ..." → ['E', 'ldosup', ...]; spin-orbit "pdos(E)_1" → 'pdos_1'; k-resolved files start with 'ik'
+  const columns = lines[headerIndex]!
     .replace(/^\s*#/, '')
     .replace(/E \(eV\)/, 'E')
     .replace(/\(E\)/g, '')
     .trim()
     .split(/\s+/);
-  if (columns[0] === 'ik') throw new Error(`${what}: k-resolved pdos (kresolveddos = .true.) is not supported`);
-  const rows: number[][] = [];
-  for (const line of lines) {
-    const t = line.trim();
-    if (!t || t.startsWith('#')) continue;
-    const nums = numbersIn(t);
-    if (nums.length !== columns.length) throw new Error(`${what}: a row has ${nums.length} numbers for ${columns.length} columns (${columns.join(' ')})`);
-    rows.push(nums);
+  if (columns[0] === 'ik') {
+    throw new ReadError({ source, line: headerIndex + 1, kind: 'unsupported', reason: 'k-resolved PDOS (kresolveddos = .true.); run projwfc.x without it' });
   }
-  if (!rows.length) throw new Error(`${what}: no data rows`);
+  const rows: number[][] = [];
+  lines.forEach((line, i) => {
+    const t = line.trim();
+    if (!t || t.startsWith('#')) return;
+    const nums = numbersIn(t);
+    if (nums.length !== columns.length) {
+      throw new ReadError({ source, line: i + 1, reason: `a row has ${nums.length} numbers for ${columns.length} columns (${columns.join(' ')})` });
+    }
+    rows.push(nums);
+  });
+  if (!rows.length) throw new ReadError({ source, reason: 'no data rows' });
   return { columns, rows };
 }
 
 const col = (t: Table, i: number) => t.rows.map((r) => r[i]!);
 const add = (a: number[], b: number[]) => a.map((x, i) => x + b[i]!);
+const same = (columns: readonly string[], expected: readonly string[]) => columns.length === expected.length && columns.every((c, i) => c === expected[i]);
+const repeat = (n: number, ...names: string[]) => Array.from({ length: n }, () => names).flat();
 
-/** One `pdos_atm#N(El)_wfc#M(l)` file; `name` is its file name (it says which atom and orbital). */
-export function parsePdosFile(name: string, text: string): PdosProjection & { energiesEv: number[] } {
-  const info = pdosFileInfo(name);
-  if (!info) throw new Error(`${name}: not a pdos_atm#N(El)_wfc#M(l) file name`);
-  const t = readTable(text, name);
-  const c = t.columns;
-  const energiesEv = col(t, 0);
+/** The columns a per-orbital file of this spin treatment has, after `E`. */
+function expectedOrbitalColumns(spin: PdosSpin, info: { l: number; j?: number }): string[][] {
+  const m = 2 * info.l + 1;
+  switch (spin) {
+    case 'unpolarised':
+      return [['ldos', ...repeat(m, 'pdos')]];
+    case 'collinear':
+    case 'noncollinear':
+      return [['ldosup', 'ldosdw', ...repeat(m, 'pdosup', 'pdosdw')]];
+    case 'spin-orbit': {
+      const mj = Math.round(2 * (info.j ?? 0) + 1);
+      // QE 6.7 numbers the m_j columns; earlier versions repeated "pdos(E)"
+      return [['ldos', ...Array.from({ length: mj }, (_, k) => `pdos_${k + 1}`)], ['ldos', ...repeat(mj, 'pdos')]];
+    }
+  }
+}
+
+/**
+ * One `pdos_atm#N(El)_wfc#M(l)` file; `name` is its file name (it says which atom and orbital, and `_j` the j of a
+ * spin-orbit run), `spin` how the run treated spin (from pdos_tot: `pdosSpinTreatment`; a per-orbital file alone
+ * cannot tell collinear from noncollinear). Throws a ReadError when the columns are not the ones that go with both.
+ */
+export function parsePdosFile(name: string, text: string, spin: PdosSpin): PdosProjection & { energiesEv: number[] } {
   const file = name.slice(name.lastIndexOf('/') + 1);
-  const out: PdosProjection & { energiesEv: number[] } = { ...info, file, energiesEv, pdos: [], components: [] };
-  const up = c.indexOf('ldosup');
-  const dw = c.indexOf('ldosdw');
-  if (up >= 0 && dw >= 0) {
-    out.spin = { up: col(t, up), down: col(t, dw) };
-    out.pdos = add(out.spin.up, out.spin.down);
-    // then pdosup, pdosdw pairs per m
+  const info = pdosFileInfo(name);
+  if (!info) throw new ReadError({ source: file, reason: 'not a pdos_atm#N(El)_wfc#M(l) file name' });
+  if ((info.j !== undefined) !== (spin === 'spin-orbit')) {
+    throw new ReadError({
+      source: file,
+      reason: info.j !== undefined ? `a spin-orbit (_j) file among the files of a ${spin} run (pdos_tot): files of different runs?` : `a file without j among the files of a spin-orbit run: files of different runs?`,
+    });
+  }
+  const t = readTable(text, file);
+  const c = t.columns;
+  const expected = expectedOrbitalColumns(spin, info);
+  if (c[0] !== 'E' || !expected.some((e) => same(c.slice(1), e))) {
+    throw new ReadError({
+      source: file,
+      line: text.split('\n').findIndex((l) => l.trimStart().startsWith('#')) + 1,
+      reason: `unexpected columns ${c.join(' ')} for ${info.orbital}${info.j !== undefined ? ` j=${info.j}` : ''} of a ${spin} run (expected E ${expected[0]!.join(' ')})`,
+    });
+  }
+  const out: PdosProjection & { energiesEv: number[] } = { ...info, file, energiesEv: col(t, 0), pdos: [], components: [] };
+  if (spin === 'collinear' || spin === 'noncollinear') {
+    const pair = { up: col(t, 1), down: col(t, 2) };
+    out[spin === 'collinear' ? 'spin' : 'sz'] = pair;
+    out.pdos = add(pair.up, pair.down);
     for (let i = 3; i + 1 < c.length; i += 2) out.components.push(add(col(t, i), col(t, i + 1)));
-  } else if (c[1] === 'ldos') {
+  } else {
     out.pdos = col(t, 1);
-    const rest = c.slice(2);
-    if (rest.every((x) => x === 'pdos')) for (let i = 2; i < c.length; i++) out.components.push(col(t, i));
-    else if (rest.length % 2 === 0 && rest.every((x, i) => x === (i % 2 ? 'pdosdw' : 'pdosup'))) {
-      // noncollinear without spin-orbit: up, down per m
-      for (let i = 2; i + 1 < c.length; i += 2) out.components.push(add(col(t, i), col(t, i + 1)));
-    } else throw new Error(`${name}: unexpected columns ${c.join(' ')}`);
-  } else throw new Error(`${name}: unexpected columns ${c.join(' ')}`);
+    for (let i = 2; i < c.length; i++) out.components.push(col(t, i));
+  }
   return out;
 }
 
-/** The `pdos_tot` file. */
-export function parsePdosTot(text: string): PdosTotal {
-  const t = readTable(text, 'pdos_tot');
+/** The `pdos_tot` file (`source`: its name, for messages). */
+export function parsePdosTot(text: string, source = 'pdos_tot'): PdosTotal {
+  const t = readTable(text, source);
   const c = t.columns;
   const energiesEv = col(t, 0);
-  const du = c.indexOf('dosup');
-  const dd = c.indexOf('dosdw');
-  if (du >= 0 && dd >= 0) {
-    const pu = c.indexOf('pdosup');
-    const pd = c.indexOf('pdosdw');
-    if (pu < 0 || pd < 0) throw new Error(`pdos_tot: unexpected columns ${c.join(' ')}`);
-    const spin = { up: col(t, du), down: col(t, dd), projectedUp: col(t, pu), projectedDown: col(t, pd) };
-    return { energiesEv, total: add(spin.up, spin.down), projectedTotal: add(spin.projectedUp, spin.projectedDown), spin };
+  if (same(c, ['E', 'dosup', 'dosdw', 'pdosup', 'pdosdw'])) {
+    const spin = { up: col(t, 1), down: col(t, 2), projectedUp: col(t, 3), projectedDown: col(t, 4) };
+    return { spinTreatment: 'collinear', energiesEv, total: add(spin.up, spin.down), projectedTotal: add(spin.projectedUp, spin.projectedDown), spin };
   }
-  const d = c.indexOf('dos');
-  const p = c.indexOf('pdos');
-  if (d < 0 || p < 0) throw new Error(`pdos_tot: unexpected columns ${c.join(' ')}`);
-  return { energiesEv, total: col(t, d), projectedTotal: col(t, p) };
+  if (same(c, ['E', 'dos', 'pdosup', 'pdosdw'])) {
+    const sz = { projectedUp: col(t, 2), projectedDown: col(t, 3) };
+    return { spinTreatment: 'noncollinear', energiesEv, total: col(t, 1), projectedTotal: add(sz.projectedUp, sz.projectedDown), sz };
+  }
+  if (same(c, ['E', 'dos', 'pdos'])) return { spinTreatment: 'unpolarised-or-spin-orbit', energiesEv, total: col(t, 1), projectedTotal: col(t, 2) };
+  throw new ReadError({
+    source,
+    line: text.split('\n').findIndex((l) => l.trimStart().startsWith('#')) + 1,
+    reason: `unexpected columns ${c.join(' ')} (expected E dos pdos; E dosup dosdw pdosup pdosdw; or, noncollinear, E dos pdosup pdosdw)`,
+  });
 }
 
 /**
  * All pdos files of one projwfc.x run (`{ name, text }`, names as written: the `pdos_tot` one and the
- * `pdos_atm#...` ones; other names are ignored). Projections are sorted by atom, then wfc. Throws when pdos_tot
- * is missing or the energy grids differ.
+ * `pdos_atm#...` ones; other names are ignored). Projections are sorted by atom, then wfc. Throws a ReadError when
+ * pdos_tot is missing, a file does not fit the run's spin treatment, or the energy grids differ.
  */
 export function parseProjwfcPdos(files: readonly { name: string; text: string }[]): Pdos {
   const totFile = files.find((f) => /pdos_tot$/.test(f.name));
-  if (!totFile) throw new Error('no pdos_tot file among the files given');
-  const tot = parsePdosTot(totFile.text);
+  if (!totFile) throw new ReadError({ source: 'projwfc.x output', reason: 'no pdos_tot file among the files given' });
+  const { spinTreatment: totSpin, ...tot } = parsePdosTot(totFile.text, totFile.name.slice(totFile.name.lastIndexOf('/') + 1));
+  const orbitalFiles = files.filter((f) => pdosFileInfo(f.name));
+  const spinTreatment: PdosSpin =
+    totSpin === 'unpolarised-or-spin-orbit' ? (orbitalFiles.some((f) => pdosFileInfo(f.name)!.j !== undefined) ? 'spin-orbit' : 'unpolarised') : totSpin;
   const projections: PdosProjection[] = [];
-  for (const f of files) {
-    if (!pdosFileInfo(f.name)) continue;
-    const p = parsePdosFile(f.name, f.text);
+  for (const f of orbitalFiles) {
+    const p = parsePdosFile(f.name, f.text, spinTreatment);
     if (p.energiesEv.length !== tot.energiesEv.length || p.energiesEv.some((e, i) => Math.abs(e - tot.energiesEv[i]!) > 1e-6)) {
-      throw new Error(`${f.name}: energy grid differs from pdos_tot's`);
+      throw new ReadError({ source: p.file, reason: `energy grid differs from ${totFile.name}'s: files of different runs?` });
     }
     const { energiesEv: _grid, ...proj } = p;
     projections.push(proj);
@@ -427,7 +489,7 @@ export function parseProjwfcPdos(files: readonly { name: string; text: string }[
       "pdos_tot is zero everywhere: no states in the window, or projwfc.x was given degauss after an nscf with occupations = 'tetrahedra_opt' (projwfc.x 6.7 then writes zeros)",
     );
   }
-  return { ...tot, projections, warnings };
+  return { ...tot, spinTreatment, projections, warnings };
 }
 
 export interface PdosSum {
@@ -437,6 +499,7 @@ export interface PdosSum {
   orbital?: OrbitalL;
   values: number[];
   spin?: { up: number[]; down: number[] };
+  sz?: { up: number[]; down: number[] };
 }
 
 /**
@@ -453,13 +516,17 @@ export function sumPdos(projections: readonly PdosProjection[], by: 'element' | 
       if (by !== 'l') s.element = p.element;
       if (by !== 'element') s.orbital = p.orbital;
       if (p.spin) s.spin = { up: p.pdos.map(() => 0), down: p.pdos.map(() => 0) };
+      if (p.sz) s.sz = { up: p.pdos.map(() => 0), down: p.pdos.map(() => 0) };
       out.set(key, s);
     }
-    if (s.values.length !== p.pdos.length) throw new Error(`${p.file}: ${p.pdos.length} points, others have ${s.values.length}`);
+    if (s.values.length !== p.pdos.length) throw new ReadError({ source: p.file, reason: `${p.pdos.length} points, others have ${s.values.length}` });
     p.pdos.forEach((v, i) => (s.values[i]! += v));
-    if (s.spin && p.spin) {
-      p.spin.up.forEach((v, i) => (s.spin!.up[i]! += v));
-      p.spin.down.forEach((v, i) => (s.spin!.down[i]! += v));
+    for (const pair of ['spin', 'sz'] as const) {
+      const into = s[pair];
+      const from = p[pair];
+      if (!into || !from) continue;
+      from.up.forEach((v, i) => (into.up[i]! += v));
+      from.down.forEach((v, i) => (into.down[i]! += v));
     }
   }
   return [...out.values()];

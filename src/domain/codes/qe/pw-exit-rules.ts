@@ -16,6 +16,8 @@ export interface PwExitFacts {
   stdout: PwStdoutData;
   xml: PwXmlData;
   xmlProblem?: PwXmlProblem;
+  /** Why the stdout and the readable XML are not of one run (./pw-cross-check.ts), if they are not. */
+  filesDisagree?: string;
   crashPresent: boolean;
   parameters: Namelists;
   calculation?: PwCalculationType;
@@ -27,6 +29,8 @@ export interface PwExitDecision {
   name: PwExitName;
   /** A warning the decision adds to the run's. */
   warning?: string;
+  /** Says what happened more precisely than the exit code's own message (e.g. which files disagree). */
+  message?: string;
 }
 
 /**
@@ -40,7 +44,9 @@ export interface PwExitDecision {
  *      not converged, 464 S matrix, 465 zhegvd, 466 qr, 360 G_par, 467 eigenvectors, 468 broyden, 542 radial FFT
  *   4. stdout incomplete (no `JOB DONE` and no CRASH file) and XML missing/unparseable → 305;
  *      stdout incomplete alone → 312 (also: killed from outside, see PW_EXIT_KILLED_OR_TRUNCATED)
- *   5. XML missing → 303 (`xmlProblem` is 'missing' only when the XML was expected); not well-formed → 321
+ *   5. stdout and a readable XML not of one run (`filesDisagree`: atoms, k-points, energy, or a stdout that is not
+ *      pw.x's) → 305, with a message saying which files disagree and how;
+ *      XML missing → 303 (`xmlProblem` is 'missing' only when the XML was expected); not well-formed → 321
  *   6. scf / nscf / bands / md: "convergence NOT achieved" → 410, or 710 if `scf_must_converge = .false.` or
  *      `electron_maxstep = 0` (from the parameters, else electron_maxstep from the XML input)
  *   7. relax / vc-relax (aiida's `validate_ionic`):
@@ -60,6 +66,7 @@ export interface PwExitDecision {
  */
 export function decidePwExit(f: PwExitFacts): PwExitDecision {
   const name = outputFilesRule(f) ?? (isRelaxation(f.calculation) ? ionicRule(f) : electronicRule(f));
+  if (name === 'ERROR_OUTPUT_FILES' && f.filesDisagree) return { name, message: f.filesDisagree };
   if (name) return { name };
   const status = f.processExitStatus;
   if (status !== undefined && status !== 0) {
@@ -80,6 +87,7 @@ function outputFilesRule(f: PwExitFacts): PwExitName | undefined {
   if (fatal) return fatal.name;
   if (stdoutIncomplete && f.xmlProblem) return 'ERROR_OUTPUT_FILES';
   if (stdoutIncomplete) return 'ERROR_OUTPUT_STDOUT_INCOMPLETE';
+  if (f.filesDisagree) return 'ERROR_OUTPUT_FILES';
   if (f.xmlProblem === 'missing') return 'ERROR_OUTPUT_XML_MISSING';
   if (f.xmlProblem === 'unparseable') return 'ERROR_OUTPUT_XML_PARSE';
   return undefined;

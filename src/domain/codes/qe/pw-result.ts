@@ -59,6 +59,8 @@ export interface PwResult extends CodeResult {
   /** Smearing kind ('gaussian', 'mp', 'mv', 'fd') and width (Ry) when smearing is used. */
   smearing?: string;
   smearingWidthRy?: number;
+  /** Noncollinear: the magnetisation vector (x, y, z) of the cell, from stdout (2 decimals); its length is `totalMagnetizationBohrMag`. */
+  totalMagnetizationVectorBohrMag?: number[];
   /** Iterations of the last SCF. */
   scfIterations?: number;
   /** Iterations of all SCF cycles of the run. */
@@ -258,6 +260,7 @@ function addSizes(r: PwResult, { s, xml, lsda }: Readings): void {
   const totalMag = s.totalMag ?? xml.totalMag;
   const absMag = s.absoluteMag ?? xml.absoluteMag;
   if (totalMag !== undefined) r.totalMagnetizationBohrMag = totalMag;
+  if (s.totalMagVector) r.totalMagnetizationVectorBohrMag = s.totalMagVector;
   if (absMag !== undefined) r.absoluteMagnetizationBohrMag = absMag;
 }
 

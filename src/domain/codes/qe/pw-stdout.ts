@@ -96,7 +96,10 @@ export interface PwStdoutData {
   smearingWidthRy?: number;
   tetrahedra: boolean;
   lsda: boolean;
+  /** Collinear: the total magnetisation; noncollinear: the length of its vector. */
   totalMag?: number;
+  /** Noncollinear: the magnetisation vector (x, y, z) as printed (2 decimals). */
+  totalMagVector?: number[];
   absoluteMag?: number;
   finalEnthalpyRy?: number;
   finalEnergyRy?: number;
@@ -680,7 +683,14 @@ function readSystem(scan: Scan, i: number): number | undefined {
   if (/^\s*(Noncollinear|Spin-orbit)|noncolinear/i.test(line)) d.hints.noncollinear = true;
   if (/-{3,}\s*SPIN UP/.test(line)) d.lsda = true;
   const tm = RE_TOTAL_MAG.exec(line);
-  if (tm) d.totalMag = toNumber(tm[1]);
+  if (tm) {
+    // noncollinear runs print the vector: "total magnetization = 1.23 -0.00 2.13 Bohr mag/cell"
+    const v = numbersIn(line.slice(line.indexOf('=') + 1).replace(/Bohr.*$/, ''));
+    if (v.length === 3) {
+      d.totalMagVector = v;
+      d.totalMag = Math.round(Math.hypot(v[0]!, v[1]!, v[2]!) * 100) / 100;
+    } else d.totalMag = toNumber(tm[1]);
+  }
   const am = RE_ABS_MAG.exec(line);
   if (am) d.absoluteMag = toNumber(am[1]);
   return undefined;

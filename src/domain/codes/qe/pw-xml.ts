@@ -16,7 +16,8 @@ export interface PwXmlData {
   cellConstrained?: boolean;
   electronMaxstep?: number;
   freePositions?: number[][];
-  /** output/atomic_structure: its alat attribute and its cell (rows, bohr). */
+  /** output/atomic_structure: its nat and alat attributes and its cell (rows, bohr). */
+  nat?: number;
   alatBohr?: number;
   cellBohr?: number[][];
   /** output/basis_set/reciprocal_lattice (rows, 2π/alat). */
@@ -126,6 +127,8 @@ function rows3(el: XmlElement | undefined, prefix: 'a' | 'b'): number[][] | unde
 function readOutputStructure(output: XmlElement | undefined): PwXmlData {
   const data: PwXmlData = {};
   const structure = xChild(output, 'atomic_structure');
+  const nat = toNumber(structure?.attrs.nat);
+  if (nat !== undefined) data.nat = nat;
   const alat = toNumber(structure?.attrs.alat);
   if (alat !== undefined) data.alatBohr = alat;
   const cell = rows3(xChild(structure, 'cell'), 'a');

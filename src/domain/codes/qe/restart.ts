@@ -13,13 +13,15 @@
  */
 import { cartToFrac, norm } from '../../structure/lattice.ts';
 import type { Mat3, Site, Structure, Vec3 } from '../../structure/structure.ts';
+import { ReadError } from '../../read-error.ts';
 import { BOHR_TO_ANGSTROM } from '../../units.ts';
 import type { PwResult } from './parse.ts';
 
+const SOURCE = 'pw.x output';
+const malformed = (reason: string) => new ReadError({ source: SOURCE, reason });
+
 function vec3(row: readonly number[] | undefined, what: string): Vec3 {
-  if (!row || row.length !== 3 || !row.every(Number.isFinite)) {
-    throw new Error(`pw.x output structure: ${what} is not three finite numbers`);
-  }
+  if (!row || row.length !== 3 || !row.every(Number.isFinite)) throw malformed(`structure: ${what} is not three finite numbers`);
   return [row[0]!, row[1]!, row[2]!];
 }
 
@@ -32,37 +34,33 @@ function angstromPerUnit(units: string, alatBohr: number | undefined, input: Str
   if (u === 'bohr') return BOHR_TO_ANGSTROM;
   if (u === 'alat') {
     if (alatBohr !== undefined) {
-      if (!(alatBohr > 0)) throw new Error(`pw.x output structure: ${what} has a non-positive alat (${alatBohr})`);
+      if (!(alatBohr > 0)) throw malformed(`structure: ${what} has a non-positive alat (${alatBohr})`);
       return alatBohr * BOHR_TO_ANGSTROM;
     }
     // pw.x's alat for ibrav = 0 and CELL_PARAMETERS in angstrom/bohr: |a1| of the input cell
     return norm(input.lattice[0]);
   }
-  throw new Error(`pw.x output structure: ${what} in units '${units}' is not supported (angstrom, bohr, alat${what.startsWith('ATOMIC') ? ', crystal' : ''})`);
+  throw new ReadError({ source: SOURCE, field: what, kind: 'unsupported', reason: `units '${units}' (read: angstrom, bohr, alat${what.startsWith('ATOMIC') ? ', crystal' : ''})` });
 }
 
 /**
- * The output structure of a relax / vc-relax. Throws an Error saying why when the output has no structure (no
+ * The output structure of a relax / vc-relax. Throws a ReadError saying why when the output has no structure (no
  * `ATOMIC_POSITIONS` block was printed), or when it does not match the input (site count or species).
  */
 export function structureFromPwOutput(result: PwResult, input: Structure): Structure {
   const pos = result.finalPositions;
   if (!pos || pos.positions.length === 0) {
-    throw new Error(
-      `pw.x output has no structure (no ATOMIC_POSITIONS block was printed; exit ${result.exitCode} ${result.exitName})`,
-    );
+    throw malformed(`no structure (no ATOMIC_POSITIONS block was printed; exit ${result.exitCode} ${result.exitName})`);
   }
   if (pos.positions.length !== input.sites.length || pos.species.length !== input.sites.length) {
-    throw new Error(
-      `pw.x output structure has ${pos.positions.length} sites but the input structure has ${input.sites.length}`,
-    );
+    throw malformed(`structure has ${pos.positions.length} sites but the input structure has ${input.sites.length}`);
   }
 
   let lattice: Mat3;
   let alatBohr: number | undefined;
   const cell = result.finalCell;
   if (cell) {
-    if (cell.vectors.length !== 3) throw new Error('pw.x output structure: CELL_PARAMETERS does not have three vectors');
+    if (cell.vectors.length !== 3) throw malformed('structure: CELL_PARAMETERS does not have three vectors');
     alatBohr = cell.alatBohr;
     const f = angstromPerUnit(cell.units, alatBohr, input, 'CELL_PARAMETERS');
     lattice = [
@@ -81,9 +79,7 @@ export function structureFromPwOutput(result: PwResult, input: Structure): Struc
   const sites: Site[] = input.sites.map((site, i) => {
     const printed = pos.species[i] ?? '';
     if (printed.toLowerCase() !== site.species.toLowerCase()) {
-      throw new Error(
-        `pw.x output structure: site ${i + 1} is ${printed || '(none)'} but the input has ${site.species} there`,
-      );
+      throw malformed(`structure: site ${i + 1} is ${printed || '(none)'} but the input has ${site.species} there`);
     }
     const p = vec3(pos.positions[i], `ATOMIC_POSITIONS row ${i + 1}`);
     const frac = crystal ? p : cartToFrac(lattice, scale(p, f));
