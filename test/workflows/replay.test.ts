@@ -43,13 +43,13 @@ describe('recorded workflow histories replay', () => {
 
   it('0.1.0 calculations replay without the outcome-in-memo patch; this release records it', () => {
     expect(patchMarkers('0.1.0', 'calculation-si-scf.json')).toEqual([]);
-    expect(patchMarkers(RELEASE, 'calculation-si-scf.json')).toEqual([PATCHES.outcomeInMemo]);
+    expect(patchMarkers(RELEASE, 'calculation-si-scf.json')).toEqual([PATCHES.localJobsOnTheirHost, PATCHES.outcomeInMemo]);
   });
 
   it('a plan cancelled under 0.2.0 replays its failed ending; this release ends a cancelled plan cancelled', () => {
     expect(patchMarkers('0.2.0', 'plan-scf-cancelled-as-failed.json')).toEqual([]);
     expect(ending('0.2.0', 'plan-scf-cancelled-as-failed.json')).toBe('failed');
-    expect(patchMarkers(RELEASE, 'plan-scf-cancelled.json')).toEqual([PATCHES.planCancelled]);
+    expect(patchMarkers(RELEASE, 'plan-scf-cancelled.json')).toEqual([PATCHES.localJobsOnTheirHost, PATCHES.planCancelled]);
     expect(ending(RELEASE, 'plan-scf-cancelled.json')).toBe('cancelled');
   });
 
