@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { CodeName } from '../domain/codes/catalog.ts';
 import type { Magnetism } from '../domain/electronic-defaults.ts';
+import { LOCAL_CLUSTER, type ExecutorSpec } from '../domain/jobs.ts';
 import type { ErrorRecoveryStrategy } from '../domain/recovery/strategy.ts';
 import { getClusterProfile } from '../clusters/loader.ts';
 import { BuildError } from './builder.ts';
@@ -32,6 +33,12 @@ export function checkRunnerOptions(runner: string, options: AnalysisRunnerOption
   if (code !== 'quantum_espresso') throw new BuildError(`${runner}: dftCode ${code} is not supported yet (supported: quantum_espresso)`);
   const cluster = options.cluster ?? 'local';
   if (cluster !== 'local') getClusterProfile(cluster); // an unknown cluster fails here, naming the file and field
+}
+
+/** Where a runner's calculations run: the `cluster` option's SLURM profile, or this machine. */
+export function runnerExecutor(options: AnalysisRunnerOptions): ExecutorSpec {
+  const cluster = options.cluster ?? LOCAL_CLUSTER;
+  return cluster === LOCAL_CLUSTER ? { kind: 'local' } : { kind: 'slurm', cluster };
 }
 
 export abstract class AnalysisResultFiles<T extends { formula: string }> {

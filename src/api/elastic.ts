@@ -13,7 +13,7 @@ import type { Structure } from '../domain/structure/structure.ts';
 import type { ElasticInput, ElasticResult } from '../workflows/elastic.ts';
 import { BuildError } from './builder.ts';
 import { csvOfRows, latexTableOfRows, type PropertyRow } from './exporters.ts';
-import { AnalysisResultFiles, checkRunnerOptions, type AnalysisRunnerOptions } from './analysis-runner.ts';
+import { AnalysisResultFiles, checkRunnerOptions, runnerExecutor, type AnalysisRunnerOptions } from './analysis-runner.ts';
 import { resolveStructure } from './structures.ts';
 import { analysisResults, startAnalysis } from './workflow.ts';
 
@@ -45,13 +45,12 @@ export class ElasticAnalysis {
   /** The workflow input (validated again by the workflow; errors there name the field). */
   input(structure: string | Structure): ElasticInput {
     const o = this.options;
-    const cluster = o.cluster ?? 'local';
     return {
       code: QE_PW_ID,
       structure: typeof structure === 'string' ? resolveStructure(structure) : structure,
       protocol: o.protocol ?? 'moderate',
       ...(o.magnetism ? { magnetism: o.magnetism } : {}),
-      executor: cluster === 'local' ? { kind: 'local' } : { kind: 'slurm', cluster },
+      executor: runnerExecutor(o),
       recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },
       ...(o.pseudoFamily ? { pseudoFamily: o.pseudoFamily } : {}),
       ...(o.parameters ? { parameters: o.parameters } : {}),

@@ -15,7 +15,7 @@ import { bandPathForStructure } from '../symmetry/index.ts';
 import type { AnalysisResults, StandardInput } from '../workflows/standard.ts';
 import { BuildError } from './builder.ts';
 import { toCSV, toLatexTable } from './exporters.ts';
-import { AnalysisResultFiles, checkRunnerOptions, type AnalysisRunnerOptions } from './analysis-runner.ts';
+import { AnalysisResultFiles, checkRunnerOptions, runnerExecutor, type AnalysisRunnerOptions } from './analysis-runner.ts';
 import { resolveStructure } from './structures.ts';
 import { analysisResults, startAnalysis } from './workflow.ts';
 
@@ -52,6 +52,7 @@ export class StandardAnalysis {
         structure: s,
         protocol: o.protocol ?? 'moderate',
         ...(o.magnetism ? { magnetism: o.magnetism } : {}),
+        executor: runnerExecutor(o),
         recovery: { strategy: o.recoveryStrategy ?? 'adaptive', maxAttempts: o.maxAttempts ?? 5 },
         includeRelax: o.includeRelax ?? true,
         includeBands: o.includeBands ?? true,
